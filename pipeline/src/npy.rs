@@ -1,0 +1,187 @@
+//! A small reader and writer of NumPy `.npy` files (version 1-3, C order,
+//! little-endian `<f4`, `<f8`, `<i8`): golden fixtures, published splits and
+//! text features are stored this way.
+
+use std::path::Path;
+
+/// An array read from a `.npy` file, converted to the requested element type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyArray<T> {
+    pub shape: Vec<usize>,
+    pub data: Vec<T>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NpyError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a .npy file ({reason})")]
+    Format { path: String, reason: String },
+    #[error("{path}: element type {descr} cannot be read as {wanted}")]
+    Type {
+        path: String,
+        descr: String,
+        wanted: &'static str,
+    },
+}
+
+/// Element types the reader converts to.
+pub trait Element: Sized + Copy {
+    const NAME: &'static str;
+    fn from_bytes(descr: &str, bytes: &[u8]) -> Option<Vec<Self>>;
+}
+
+macro_rules! le_vec {
+    ($bytes:expr, $t:ty, $n:expr) => {
+        $bytes
+            .chunks_exact($n)
+            .map(|c| <$t>::from_le_bytes(c.try_into().expect("chunk size")))
+    };
+}
+
+impl Element for f32 {
+    const NAME: &'static str = "f32";
+    fn from_bytes(descr: &str, bytes: &[u8]) -> Option<Vec<Self>> {
+        match descr {
+            "<f4" => Some(le_vec!(bytes, f32, 4).collect()),
+            _ => None,
+        }
+    }
+}
+
+impl Element for f64 {
+    const NAME: &'static str = "f64";
+    fn from_bytes(descr: &str, bytes: &[u8]) -> Option<Vec<Self>> {
+        match descr {
+            "<f8" => Some(le_vec!(bytes, f64, 8).collect()),
+            "<f4" => Some(le_vec!(bytes, f32, 4).map(f64::from).collect()),
+            _ => None,
+        }
+    }
+}
+
+impl Element for i64 {
+    const NAME: &'static str = "i64";
+    fn from_bytes(descr: &str, bytes: &[u8]) -> Option<Vec<Self>> {
+        match descr {
+            "<i8" => Some(le_vec!(bytes, i64, 8).collect()),
+            "<i4" => Some(le_vec!(bytes, i32, 4).map(i64::from).collect()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a `.npy` file.
+pub fn read<T: Element>(path: &Path) -> Result<NpyArray<T>, NpyError> {
+    let bytes = std::fs::read(path).map_err(|source| NpyError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    parse(&bytes, &path.display().to_string())
+}
+
+/// Parses `.npy` bytes; `name` is used in errors.
+pub fn parse<T: Element>(bytes: &[u8], name: &str) -> Result<NpyArray<T>, NpyError> {
+    let fail = |reason: &str| NpyError::Format {
+        path: name.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err(fail("missing magic"));
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(fail("unknown version")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or_else(|| fail("header truncated"))?;
+    let header = std::str::from_utf8(header).map_err(|_| fail("header not text"))?;
+    let descr = dict_value(header, "descr").ok_or_else(|| fail("no descr"))?;
+    let descr = descr.trim_matches(['\'', '"']);
+    if dict_value(header, "fortran_order") != Some("False") {
+        return Err(fail("only C-order arrays are supported"));
+    }
+    let shape_text = header
+        .split_once("'shape':")
+        .and_then(|(_, rest)| rest.split_once('(')?.1.split_once(')'))
+        .map(|(inside, _)| inside)
+        .ok_or_else(|| fail("no shape"))?;
+    let shape = shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| fail("bad shape")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count: usize = shape.iter().product();
+    let data =
+        T::from_bytes(descr, &bytes[start + header_len..]).ok_or_else(|| NpyError::Type {
+            path: name.to_owned(),
+            descr: descr.to_owned(),
+            wanted: T::NAME,
+        })?;
+    if data.len() != count {
+        return Err(fail(&format!(
+            "shape {shape:?} needs {count} values, file has {}",
+            data.len()
+        )));
+    }
+    Ok(NpyArray { shape, data })
+}
+
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let (_, rest) = header.split_once(&format!("'{key}':"))?;
+    let rest = rest.trim_start();
+    let end = rest.find([',', '}'])?;
+    Some(rest[..end].trim())
+}
+
+/// Writes a little-endian float32 `.npy` file.
+pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let shape_text = if dims.len() == 1 {
+        format!("{},", dims[0])
+    } else {
+        dims.join(", ")
+    };
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape_text}), }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let data: Vec<f32> = (0..6).map(|i| i as f32 * 0.5).collect();
+        write_f32(&path, &[2, 3], &data).unwrap();
+        let back: NpyArray<f32> = read(&path).unwrap();
+        assert_eq!(back.shape, vec![2, 3]);
+        assert_eq!(back.data, data);
+        let wide: NpyArray<f64> = read(&path).unwrap();
+        assert_eq!(wide.data[5], 2.5);
+        assert!(matches!(read::<i64>(&path), Err(NpyError::Type { .. })));
+    }
+}

@@ -1,0 +1,18 @@
+//! What the skeleton pipeline and the trainer agree on: the Arrow schema of
+//! the sample shards, the dataset manifest and the class tables.
+//!
+//! Neither side re-declares any of this; see `schemas/README.md` for the
+//! contract in prose.
+
+mod classes;
+mod dataset;
+mod manifest;
+mod sample;
+
+pub use classes::{ClassEntry, ClassTable};
+pub use dataset::{Dataset, Preset};
+pub use manifest::{
+    Counts, Manifest, ManifestError, QuarantineEntry, ShardEntry, ToolInfo, TransformStep,
+    MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
+};
+pub use sample::{col, sample_schema, COORDS, JOINTS};

@@ -1,0 +1,252 @@
+//! The dataset manifest: the one file that says what a converted dataset
+//! directory holds, written last and atomically by the pipeline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ClassTable, Dataset, Preset};
+
+/// Version of the shard schema and manifest layout; bumped on any change.
+pub const SCHEMA_VERSION: u32 = 1;
+/// File name of the manifest inside a dataset directory.
+pub const MANIFEST_FILE: &str = "manifest.yaml";
+/// Folder of the Parquet shards inside a dataset directory.
+pub const SHARD_DIR: &str = "shards";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("manifest {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_saphyr::Error,
+    },
+    #[error(
+        "manifest {path} has schema version {found}, this tool reads version {expected}: \
+         convert the raw data again with this version"
+    )]
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("manifest {path}: shard path {file:?} must be a plain file name inside {SHARD_DIR}/")]
+    UnsafePath { path: PathBuf, file: String },
+    #[error("cannot serialise manifest: {0}")]
+    Serialise(#[from] serde_saphyr::ser::Error),
+}
+
+/// The tool that wrote a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// One step of the transform chain, with its parameters as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformStep {
+    pub name: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+}
+
+/// One complete Parquet shard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardEntry {
+    /// File name inside `shards/`.
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// A raw file (or PKU-MMD clip) that could not be converted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineEntry {
+    /// Path relative to the raw directory.
+    pub file: String,
+    /// 1-based line of the problem, where one line is to blame.
+    pub line: Option<u64>,
+    pub reason: String,
+}
+
+/// What happened to the discovered inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counts {
+    /// Raw files found (skeleton files; label files are not counted).
+    pub files: u64,
+    /// Samples written to shards.
+    pub samples: u64,
+    /// Files or clips quarantined.
+    pub quarantined: u64,
+    /// Samples skipped because the official missing-skeleton list names them.
+    pub missing_listed: u64,
+    /// Bytes of raw skeleton text read.
+    pub raw_bytes: u64,
+}
+
+/// The manifest of a converted dataset directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub dataset: Dataset,
+    pub preset: Preset,
+    /// Reference variant the preset reproduced (e.g. `ctrgcn120`).
+    pub preset_variant: String,
+    /// Transforms applied after cleaning, in order.
+    pub transforms: Vec<TransformStep>,
+    /// Layout of the `joints` column.
+    pub joint_layout: String,
+    pub classes: ClassTable,
+    pub shards: Vec<ShardEntry>,
+    pub quarantine: Vec<QuarantineEntry>,
+    /// Samples dropped because the official missing-skeleton list names them.
+    pub missing_listed: Vec<String>,
+    pub counts: Counts,
+}
+
+impl Manifest {
+    /// Reads and checks a manifest file (schema version, safe shard paths).
+    pub fn read(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses manifest text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
+        let manifest: Manifest =
+            serde_saphyr::from_str(text).map_err(|source| ManifestError::Parse {
+                path: path.to_owned(),
+                source,
+            })?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err(ManifestError::Version {
+                path: path.to_owned(),
+                found: manifest.schema_version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        for shard in &manifest.shards {
+            if !is_plain_file_name(&shard.file) {
+                return Err(ManifestError::UnsafePath {
+                    path: path.to_owned(),
+                    file: shard.file.clone(),
+                });
+            }
+        }
+        Ok(manifest)
+    }
+
+    pub fn to_yaml(&self) -> Result<String, ManifestError> {
+        Ok(serde_saphyr::to_string(self)?)
+    }
+
+    /// Path of a shard of this manifest inside the dataset directory `dir`.
+    pub fn shard_path(dir: &Path, shard: &ShardEntry) -> PathBuf {
+        dir.join(SHARD_DIR).join(&shard.file)
+    }
+}
+
+/// A file name with no directory part, no `..` and nothing hidden.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && Path::new(name).is_relative()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClassEntry;
+
+    fn sample() -> Manifest {
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "skel-pipeline".into(),
+                version: "0.1.0".into(),
+            },
+            dataset: Dataset::Ntu60,
+            preset: Preset::Ctrgcn,
+            preset_variant: "ctrgcn60".into(),
+            transforms: vec![],
+            joint_layout: "t,m,v,xyz".into(),
+            classes: ClassTable(vec![ClassEntry {
+                index: 0,
+                action: 1,
+                name: "drink water".into(),
+            }]),
+            shards: vec![ShardEntry {
+                file: "part-00000.parquet".into(),
+                rows: 3,
+                bytes: 100,
+                sha256: "ab".repeat(32),
+            }],
+            quarantine: vec![QuarantineEntry {
+                file: "bad.skeleton".into(),
+                line: Some(4),
+                reason: "expected 12 joint fields, got 11".into(),
+            }],
+            missing_listed: vec!["S001C002P005R002A008".into()],
+            counts: Counts::default(),
+        }
+    }
+
+    #[test]
+    fn yaml_round_trip() {
+        let m = sample();
+        let text = m.to_yaml().unwrap();
+        let back = Manifest::parse(&text, Path::new("m.yaml")).unwrap();
+        assert_eq!(m, back);
+    }
+
+    #[test]
+    fn rejects_escaping_shard_paths() {
+        for bad in ["../x.parquet", "/etc/passwd", "a/b.parquet", ".hidden", ""] {
+            let mut m = sample();
+            m.shards[0].file = bad.into();
+            let text = m.to_yaml().unwrap();
+            let err = Manifest::parse(&text, Path::new("m.yaml")).unwrap_err();
+            assert!(
+                matches!(err, ManifestError::UnsafePath { .. }),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_versions() {
+        let text = sample().to_yaml().unwrap();
+        let extra = format!("{text}surprise: 1\n");
+        assert!(matches!(
+            Manifest::parse(&extra, Path::new("m.yaml")),
+            Err(ManifestError::Parse { .. })
+        ));
+        let old = text.replace("schema_version: 1", "schema_version: 0");
+        assert!(matches!(
+            Manifest::parse(&old, Path::new("m.yaml")),
+            Err(ManifestError::Version { found: 0, .. })
+        ));
+    }
+}
