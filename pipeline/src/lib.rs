@@ -1,12 +1,22 @@
 //! Conversion of raw NTU RGB+D 60/120 and PKU-MMD skeleton files into Parquet
 //! shards with a manifest. No libtorch here: data engineers build it in a minute.
 
+pub mod classes;
 pub mod clean;
+pub mod convert;
+pub mod discover;
 pub mod error;
 pub mod frames;
+pub mod inspect;
 pub mod npy;
 pub mod ntu;
 pub mod pku;
+pub mod shard;
 pub mod text;
+pub mod verify;
 
 pub use error::{ParseError, PipelineError, SampleError};
+
+pub use convert::{convert, ConvertOptions, ConvertReport, NoProgress, Progress};
+pub use inspect::inspect;
+pub use verify::verify;

@@ -7,6 +7,7 @@
 mod classes;
 mod dataset;
 mod manifest;
+mod record;
 mod sample;
 
 pub use classes::{ClassEntry, ClassTable};
@@ -15,4 +16,5 @@ pub use manifest::{
     Counts, Manifest, ManifestError, QuarantineEntry, ShardEntry, ToolInfo, TransformStep,
     MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
 };
+pub use record::{from_record_batch, to_record_batch, SampleRecord};
 pub use sample::{col, sample_schema, COORDS, JOINTS};

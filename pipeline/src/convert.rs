@@ -1,0 +1,478 @@
+//! `convert`: raw files -> cleaned samples -> Parquet shards + manifest.
+//!
+//! Inputs are sorted and cut into fixed runs of `files_per_shard` files; each
+//! run becomes one shard, converted by one worker, so the bytes of every shard
+//! are the same whatever the thread count. A bad file is quarantined with its
+//! line and reason and everything else converts. Shards are renamed into place
+//! when complete and the manifest is written last, atomically.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use memmap2::Mmap;
+use rayon::prelude::*;
+use skel_schemas::{
+    ClassTable, Counts, Dataset, Manifest, Preset, QuarantineEntry, SampleRecord, ShardEntry,
+    ToolInfo, MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
+};
+
+use crate::classes::{class_table, missing_samples};
+use crate::clean::{self, Cleaned};
+use crate::discover::{discover, Input, InputKind};
+use crate::error::{PipelineError, SampleError};
+use crate::frames::Sequence;
+use crate::ntu::{self, NtuName};
+use crate::pku::{self, PkuName};
+use crate::shard::{ShardWriter, ROW_GROUP_ROWS};
+
+/// Input files per shard by default (about 1000 samples, 50-150 MB of Parquet).
+pub const FILES_PER_SHARD: usize = 1000;
+
+/// What to convert and where.
+#[derive(Debug, Clone)]
+pub struct ConvertOptions {
+    pub dataset: Dataset,
+    pub raw: PathBuf,
+    /// PKU-MMD label folder (required for PKU-MMD, unused for NTU).
+    pub labels: Option<PathBuf>,
+    pub out: PathBuf,
+    pub preset: Preset,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+    pub files_per_shard: usize,
+    /// Replace an existing converted dataset in `out`.
+    pub overwrite: bool,
+}
+
+/// The outcome of a conversion.
+#[derive(Debug, Clone)]
+pub struct ConvertReport {
+    pub manifest: Manifest,
+    pub elapsed: Duration,
+}
+
+/// Receives progress reports from the workers.
+pub trait Progress: Sync {
+    /// The number of files that will be converted.
+    fn start(&self, _files: u64) {}
+    /// One file is done; `bytes` is its size.
+    fn file_done(&self, _bytes: u64) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// Converts a raw dataset.
+pub fn convert(
+    opts: &ConvertOptions,
+    progress: &dyn Progress,
+) -> Result<ConvertReport, PipelineError> {
+    let started = Instant::now();
+    let labels = check_options(opts)?;
+    let inputs = discover(&opts.raw, opts.dataset)?;
+    let missing = missing_samples(opts.dataset);
+    let (listed, inputs): (Vec<Input>, Vec<Input>) = inputs.into_iter().partition(
+        |i| matches!(&i.kind, InputKind::Ntu(n) if missing.contains(&n.to_string().as_str())),
+    );
+    tracing::info!(
+        files = inputs.len() + listed.len(),
+        missing_listed = listed.len(),
+        "discovered raw files in {}",
+        opts.raw.display()
+    );
+    let shard_dir = prepare_output(opts)?;
+    progress.start(inputs.len() as u64);
+    let classes = class_table(opts.dataset);
+    let job = Job {
+        dataset: opts.dataset,
+        preset: opts.preset,
+        labels,
+        classes: &classes,
+        progress,
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Usage(format!("cannot start worker threads: {e}")))?;
+    let chunks: Vec<(usize, &[Input])> = inputs
+        .chunks(opts.files_per_shard.max(1))
+        .enumerate()
+        .collect();
+    let results: Vec<Result<ShardOutcome, PipelineError>> = pool.install(|| {
+        chunks
+            .par_iter()
+            .map(|(k, chunk)| job.shard(&shard_dir, *k, chunk))
+            .collect()
+    });
+
+    let mut shards = Vec::new();
+    let mut quarantine = Vec::new();
+    let mut counts = Counts {
+        files: (inputs.len() + listed.len()) as u64,
+        missing_listed: listed.len() as u64,
+        ..Counts::default()
+    };
+    for result in results {
+        let outcome = result?;
+        counts.samples += outcome.samples;
+        counts.raw_bytes += outcome.raw_bytes;
+        shards.extend(outcome.entry);
+        quarantine.extend(outcome.quarantine);
+    }
+    counts.quarantined = quarantine.len() as u64;
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        dataset: opts.dataset,
+        preset: opts.preset,
+        preset_variant: clean::variant(opts.preset, opts.dataset).into(),
+        transforms: Vec::new(),
+        joint_layout:
+            "joints: frames x actors x 25 joints x (x, y, z), float32, row-major [t][m][v][c]"
+                .into(),
+        classes,
+        shards,
+        quarantine,
+        missing_listed: listed
+            .iter()
+            .map(|i| file_stem(&i.rel).to_owned())
+            .collect(),
+        counts,
+    };
+    write_manifest(&opts.out, &manifest)?;
+    Ok(ConvertReport {
+        manifest,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn check_options(opts: &ConvertOptions) -> Result<Option<PathBuf>, PipelineError> {
+    if opts.dataset.is_ntu() {
+        return Ok(None);
+    }
+    let labels = opts.labels.clone().ok_or_else(|| {
+        PipelineError::Usage(format!(
+            "--dataset {} needs --labels DIR: the folder of PKU-MMD label files (one per skeleton file, same name)",
+            opts.dataset
+        ))
+    })?;
+    if !labels.is_dir() {
+        return Err(PipelineError::Usage(format!(
+            "--labels {} is not a directory",
+            labels.display()
+        )));
+    }
+    Ok(Some(labels))
+}
+
+/// Creates `out/shards`, refusing to replace a converted dataset unless asked,
+/// and removes temporary files a crashed run left behind.
+fn prepare_output(opts: &ConvertOptions) -> Result<PathBuf, PipelineError> {
+    let manifest = opts.out.join(MANIFEST_FILE);
+    if manifest.exists() {
+        if !opts.overwrite {
+            return Err(PipelineError::Usage(format!(
+                "{} already holds a converted dataset ({} exists): pass --overwrite to replace it, or choose another --out",
+                opts.out.display(),
+                manifest.display()
+            )));
+        }
+        // The manifest goes first, so no manifest ever points at a replaced shard.
+        std::fs::remove_file(&manifest).map_err(PipelineError::io(&manifest))?;
+    }
+    let shard_dir = opts.out.join(SHARD_DIR);
+    std::fs::create_dir_all(&shard_dir).map_err(PipelineError::io(&shard_dir))?;
+    for entry in std::fs::read_dir(&shard_dir).map_err(PipelineError::io(&shard_dir))? {
+        let path = entry.map_err(PipelineError::io(&shard_dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let stale_tmp = name.starts_with('.') && name.ends_with(".tmp");
+        let old_shard = opts.overwrite && name.starts_with("part-") && name.ends_with(".parquet");
+        if stale_tmp || old_shard {
+            std::fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+        }
+    }
+    Ok(shard_dir)
+}
+
+/// Writes `out/manifest.yaml` through a temporary file and a rename.
+pub fn write_manifest(out: &Path, manifest: &Manifest) -> Result<(), PipelineError> {
+    let path = out.join(MANIFEST_FILE);
+    let tmp = out.join(format!(".{MANIFEST_FILE}.tmp"));
+    let text = manifest.to_yaml()?;
+    std::fs::write(&tmp, text).map_err(PipelineError::io(&tmp))?;
+    File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(PipelineError::io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(PipelineError::io(&path))
+}
+
+fn file_stem(rel: &str) -> &str {
+    let file = rel.rsplit('/').next().unwrap_or(rel);
+    file.split_once('.').map_or(file, |(stem, _)| stem)
+}
+
+/// What one shard's worker produced.
+struct ShardOutcome {
+    entry: Option<ShardEntry>,
+    quarantine: Vec<QuarantineEntry>,
+    samples: u64,
+    raw_bytes: u64,
+}
+
+/// Everything a worker needs, shared read-only.
+struct Job<'a> {
+    dataset: Dataset,
+    preset: Preset,
+    labels: Option<PathBuf>,
+    classes: &'a ClassTable,
+    progress: &'a dyn Progress,
+}
+
+impl Job<'_> {
+    fn shard(
+        &self,
+        dir: &Path,
+        index: usize,
+        inputs: &[Input],
+    ) -> Result<ShardOutcome, PipelineError> {
+        let mut outcome = ShardOutcome {
+            entry: None,
+            quarantine: Vec::new(),
+            samples: 0,
+            raw_bytes: 0,
+        };
+        let mut writer: Option<ShardWriter> = None;
+        let mut group: Vec<SampleRecord> = Vec::with_capacity(ROW_GROUP_ROWS);
+        for input in inputs {
+            let (records, bytes) = self.input(input, &mut outcome.quarantine);
+            outcome.raw_bytes += bytes;
+            self.progress.file_done(bytes);
+            for record in records {
+                group.push(record);
+                if group.len() == ROW_GROUP_ROWS {
+                    self.flush(dir, index, &mut writer, &mut group)?;
+                }
+            }
+        }
+        self.flush(dir, index, &mut writer, &mut group)?;
+        if let Some(w) = writer {
+            let entry = w.finish()?;
+            outcome.samples = entry.rows;
+            outcome.entry = Some(entry);
+        }
+        Ok(outcome)
+    }
+
+    fn flush(
+        &self,
+        dir: &Path,
+        index: usize,
+        writer: &mut Option<ShardWriter>,
+        group: &mut Vec<SampleRecord>,
+    ) -> Result<(), PipelineError> {
+        if group.is_empty() {
+            return Ok(());
+        }
+        if writer.is_none() {
+            *writer = Some(ShardWriter::create(
+                dir,
+                &format!("part-{index:05}.parquet"),
+            )?);
+        }
+        writer.as_mut().expect("created above").write(group)?;
+        group.clear();
+        Ok(())
+    }
+
+    /// Converts one raw file into its samples, quarantining what fails.
+    fn input(
+        &self,
+        input: &Input,
+        quarantine: &mut Vec<QuarantineEntry>,
+    ) -> (Vec<SampleRecord>, u64) {
+        let mut reject = |e: SampleError, what: &str| {
+            tracing::debug!("{}: {e}", input.rel);
+            quarantine.push(QuarantineEntry {
+                file: what.to_owned(),
+                line: e.line(),
+                reason: e.to_string(),
+            });
+        };
+        let name = match &input.kind {
+            InputKind::Rejected(why) => {
+                reject(SampleError::Name(why.clone()), &input.rel);
+                return (Vec::new(), 0);
+            }
+            kind => kind,
+        };
+        let map = match map_file(&input.path) {
+            Ok(map) => map,
+            Err(e) => {
+                reject(e, &input.rel);
+                return (Vec::new(), 0);
+            }
+        };
+        let bytes: &[u8] = map.as_deref().unwrap_or(&[]);
+        let size = bytes.len() as u64;
+        let records = match name {
+            InputKind::Ntu(ntu_name) => match self.ntu_sample(ntu_name, &input.rel, bytes) {
+                Ok(record) => vec![record],
+                Err(e) => {
+                    reject(e, &input.rel);
+                    Vec::new()
+                }
+            },
+            InputKind::Pku(pku_name) => {
+                let mut records = Vec::new();
+                for clip in self.pku_clips(pku_name, input, bytes) {
+                    match clip {
+                        Ok(record) => records.push(record),
+                        Err((what, e)) => reject(e, &what),
+                    }
+                }
+                records
+            }
+            InputKind::Rejected(_) => unreachable!("handled above"),
+        };
+        (records, size)
+    }
+
+    fn ntu_sample(
+        &self,
+        name: &NtuName,
+        rel: &str,
+        bytes: &[u8],
+    ) -> Result<SampleRecord, SampleError> {
+        let skeleton = ntu::parse(bytes)?;
+        let seq = ntu::to_sequence(&skeleton);
+        let cleaned = clean::clean(&seq, self.preset, self.dataset)?;
+        let mut record = self.record(&seq, cleaned, name.action)?;
+        record.sample = name.to_string();
+        record.source = rel.to_owned();
+        record.setup = Some(name.setup);
+        record.camera = Some(name.camera);
+        record.subject = Some(name.subject);
+        record.replication = Some(name.replication);
+        record.raw_bytes = bytes.len() as u64;
+        Ok(record)
+    }
+
+    /// The clips of a PKU-MMD file; a failed clip comes with the name to quarantine it under.
+    fn pku_clips(
+        &self,
+        name: &PkuName,
+        input: &Input,
+        bytes: &[u8],
+    ) -> Vec<Result<SampleRecord, (String, SampleError)>> {
+        let whole = |e: SampleError| vec![Err((input.rel.clone(), e))];
+        let file_name = input.rel.rsplit('/').next().unwrap_or(&input.rel);
+        let label_path = self
+            .labels
+            .as_ref()
+            .expect("checked: PKU needs labels")
+            .join(file_name);
+        let label_text = match std::fs::read(&label_path) {
+            Ok(text) => text,
+            Err(e) => {
+                return whole(SampleError::Io(format!(
+                    "no readable label file {} ({e}): each skeleton file needs a label file of the same name",
+                    label_path.display()
+                )))
+            }
+        };
+        let rows = match pku::parse_labels(&label_text, self.dataset.num_classes() as u16) {
+            Ok(rows) => rows,
+            Err(source) => {
+                return whole(SampleError::Label {
+                    file: label_path.display().to_string(),
+                    source,
+                })
+            }
+        };
+        let skeleton = match pku::parse_skeleton(bytes) {
+            Ok(s) => s,
+            Err(e) => return whole(e.into()),
+        };
+        rows.iter()
+            .map(|row| {
+                let clip = name.clip_name(row.action, row.row);
+                let what = format!("{}#{clip}", input.rel);
+                let (start, end) = pku::clip_range(row, skeleton.num_frames()).ok_or_else(|| {
+                    let reason = format!(
+                        "label line {}: frames {}..{} run past the end of the {}-frame skeleton file",
+                        row.row,
+                        row.start,
+                        row.end,
+                        skeleton.num_frames()
+                    );
+                    (what.clone(), SampleError::Name(reason))
+                })?;
+                let seq = skeleton.to_sequence(start, end);
+                let cleaned = clean::clean(&seq, self.preset, self.dataset).map_err(|e| (what.clone(), e.into()))?;
+                let mut record = self.record(&seq, cleaned, row.action).map_err(|e| (what.clone(), e))?;
+                record.sample = clip;
+                record.source = input.rel.clone();
+                record.camera = Some(name.view);
+                record.start_frame = Some(start as u32 + 1);
+                record.raw_bytes = (end - start) as u64 * pku::FLOATS_PER_FRAME as u64 * 4;
+                Ok(record)
+            })
+            .collect()
+    }
+
+    /// The dataset-independent part of a record.
+    fn record(
+        &self,
+        seq: &Sequence,
+        cleaned: Cleaned,
+        action: u16,
+    ) -> Result<SampleRecord, SampleError> {
+        let class = self.classes.by_action(action).ok_or_else(|| {
+            SampleError::Name(format!(
+                "action {action} is not one of the {} classes of {}",
+                self.classes.len(),
+                self.dataset
+            ))
+        })?;
+        Ok(SampleRecord {
+            dataset: self.dataset.name().into(),
+            action,
+            label: class.index,
+            frames: cleaned.frames as u32,
+            valid_frames: cleaned.valid_frames as u32,
+            raw_frames: seq.num_frames() as u32,
+            empty_frames: seq.iter().filter(|f| f.is_empty()).count() as u32,
+            actors: cleaned.actors as u8,
+            bodies: cleaned.bodies.min(usize::from(u16::MAX)) as u16,
+            bodies_dropped: cleaned.dropped.len().min(usize::from(u16::MAX)) as u16,
+            drop_reasons: cleaned.drop_reasons(),
+            joints: cleaned.joints,
+            ..SampleRecord::default()
+        })
+    }
+}
+
+/// Maps a file read-only (`None` for an empty file, which cannot be mapped).
+fn map_file(path: &Path) -> Result<Option<Mmap>, SampleError> {
+    let file = File::open(path).map_err(|e| SampleError::Io(e.to_string()))?;
+    let len = file
+        .metadata()
+        .map_err(|e| SampleError::Io(e.to_string()))?
+        .len();
+    if len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the map is read-only and private to this process; a raw file
+    // changed by another process during the run is outside the contract.
+    let map = unsafe { Mmap::map(&file) }.map_err(|e| SampleError::Io(e.to_string()))?;
+    Ok(Some(map))
+}
