@@ -1,4 +1,6 @@
 //! Integration tests of the pipeline crate (one binary, shared helpers in `util`).
 
+mod convert;
 mod golden;
+mod malformed;
 mod util;

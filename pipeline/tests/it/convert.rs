@@ -1,0 +1,242 @@
+//! Conversion end to end: round trips, determinism, verification, PKU-MMD clips.
+
+use std::path::Path;
+
+use skel_pipeline::{clean, convert, ntu, pku, verify, NoProgress};
+use skel_schemas::{Dataset, Manifest, Preset, MANIFEST_FILE};
+
+use crate::util::{golden_dir, options, read_all, read_ntu, run_cli, samples};
+
+#[test]
+fn shards_read_back_equal_to_what_was_cleaned() {
+    for preset in Preset::ALL {
+        let tmp = tempfile::tempdir().unwrap();
+        let raw = golden_dir().join("raw");
+        let mut opts = options(Dataset::Ntu120, &raw, tmp.path(), preset);
+        opts.files_per_shard = 10;
+        let report = convert(&opts, &NoProgress).unwrap();
+        let rows = read_all(tmp.path());
+        assert_eq!(rows.len() as u64, report.manifest.counts.samples);
+        assert_eq!(
+            rows.len() + report.manifest.quarantine.len(),
+            28,
+            "{preset}"
+        );
+        for row in &rows {
+            let seq = read_ntu(&raw.join(&row.source));
+            let cleaned = clean::clean(&seq, preset, Dataset::Ntu120).unwrap();
+            assert_eq!(row.joints, cleaned.joints, "{preset} {}", row.sample);
+            assert_eq!(row.frames as usize, cleaned.frames);
+            assert_eq!(row.actors as usize, cleaned.actors);
+            assert_eq!(row.valid_frames as usize, cleaned.valid_frames);
+            assert_eq!(row.raw_frames as usize, seq.num_frames());
+            assert_eq!(row.drop_reasons, cleaned.drop_reasons());
+            let name = ntu::NtuName::parse(&row.sample).unwrap();
+            assert_eq!(
+                (row.setup, row.camera, row.subject),
+                (Some(name.setup), Some(name.camera), Some(name.subject))
+            );
+            assert_eq!(row.label + 1, name.action);
+            assert_eq!(
+                row.joints.len(),
+                row.frames as usize * row.actors as usize * 75
+            );
+        }
+    }
+}
+
+fn shard_bytes(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let manifest = Manifest::read(&dir.join(MANIFEST_FILE)).unwrap();
+    manifest
+        .shards
+        .iter()
+        .map(|s| {
+            (
+                s.file.clone(),
+                std::fs::read(Manifest::shard_path(dir, s)).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn one_and_two_threads_write_identical_bytes() {
+    let raw = golden_dir().join("raw");
+    let mut outputs = Vec::new();
+    for threads in [1, 2] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut opts = options(Dataset::Ntu120, &raw, tmp.path(), Preset::Ctrgcn);
+        opts.threads = Some(threads);
+        opts.files_per_shard = 4;
+        convert(&opts, &NoProgress).unwrap();
+        let manifest = std::fs::read(tmp.path().join(MANIFEST_FILE)).unwrap();
+        outputs.push((manifest, shard_bytes(tmp.path())));
+    }
+    assert!(outputs[0].1.len() >= 7, "several shards expected");
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn verify_detects_flipped_missing_and_truncated_shards() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = options(
+        Dataset::Ntu120,
+        &golden_dir().join("raw"),
+        tmp.path(),
+        Preset::Stgcn,
+    );
+    opts.files_per_shard = 10;
+    convert(&opts, &NoProgress).unwrap();
+    assert!(verify(tmp.path()).unwrap().is_ok());
+    let (code, stdout, _) = run_cli(&["verify", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+
+    let manifest = Manifest::read(&tmp.path().join(MANIFEST_FILE)).unwrap();
+    let paths: Vec<_> = manifest
+        .shards
+        .iter()
+        .map(|s| Manifest::shard_path(tmp.path(), s))
+        .collect();
+    let mut bytes = std::fs::read(&paths[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&paths[0], &bytes).unwrap();
+    std::fs::remove_file(&paths[1]).unwrap();
+    let third = std::fs::read(&paths[2]).unwrap();
+    std::fs::write(&paths[2], &third[..third.len() - 100]).unwrap();
+
+    let v = verify(tmp.path()).unwrap();
+    let problems: Vec<String> = v
+        .problems
+        .iter()
+        .map(|(f, p)| format!("{f}: {p}"))
+        .collect();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&manifest.shards[0].file) && p.contains("sha256")),
+        "{problems:?}"
+    );
+    assert!(problems
+        .iter()
+        .any(|p| p.starts_with(&manifest.shards[1].file) && p.contains("missing")));
+    assert!(problems
+        .iter()
+        .any(|p| p.starts_with(&manifest.shards[2].file) && p.contains("size")));
+    let (code, _, stderr) = run_cli(&["verify", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("missing"), "{stderr}");
+}
+
+#[test]
+fn real_samples_convert_and_refuse_to_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ntu");
+    let args = ["convert", "--dataset", "ntu60", "--raw"];
+    let raw = samples().join("ntu");
+    let (code, stdout, stderr) = run_cli(
+        &[
+            &args[..],
+            &[raw.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("converted 3 samples from 3 raw files"),
+        "{stdout}"
+    );
+    let rows = read_all(&out);
+    let names: Vec<&str> = rows.iter().map(|r| r.sample.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "S001C001P001R001A001",
+            "S001C001P001R001A002",
+            "S001C001P001R001A003"
+        ]
+    );
+    assert_eq!(
+        rows.iter().map(|r| r.valid_frames).collect::<Vec<_>>(),
+        [103, 158, 104]
+    );
+
+    let (code, _, stderr) = run_cli(
+        &[
+            &args[..],
+            &[raw.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("--overwrite"), "{stderr}");
+    let (code, _, _) = run_cli(
+        &[
+            &args[..],
+            &[
+                raw.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--overwrite",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(code, 0);
+
+    let (code, report, _) = run_cli(&["inspect", out.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(report.contains("A001 drink water"), "{report}");
+    assert!(report.contains("samples      3 in 1 shards"), "{report}");
+}
+
+#[test]
+fn pku_clips_are_cut_cropped_and_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = samples().join("pkummd");
+    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pkummd/labels");
+    let mut opts = options(Dataset::PkuV2, &raw, tmp.path(), Preset::Raw);
+    let missing_labels = convert(&opts, &NoProgress).unwrap_err();
+    assert!(
+        missing_labels.to_string().contains("--labels"),
+        "{missing_labels}"
+    );
+    opts.labels = Some(labels);
+    let report = convert(&opts, &NoProgress).unwrap();
+    assert!(
+        report.manifest.quarantine.is_empty(),
+        "{:?}",
+        report.manifest.quarantine
+    );
+    let rows = read_all(tmp.path());
+    let got: Vec<(&str, u32, Option<u32>, u16)> = rows
+        .iter()
+        .map(|r| (r.sample.as_str(), r.frames, r.start_frame, r.label))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("A010N008V001C001L001", 120, Some(1), 0),
+            ("A010N008V001C012L002", 300, Some(165), 11),
+            ("A010N008V001C051L003", 300, Some(620), 50),
+        ]
+    );
+    let skeleton = pku::parse_skeleton(&std::fs::read(raw.join("A10N08-L.txt")).unwrap()).unwrap();
+    for row in &rows {
+        let start = row.start_frame.unwrap() as usize - 1;
+        for t in 0..row.frames as usize {
+            let frame = skeleton.frame(start + t);
+            for m in 0..row.actors as usize {
+                let at = (t * row.actors as usize + m) * 75;
+                let ours = &row.joints[at..at + 75];
+                assert!(
+                    ours == &frame[m * 75..m * 75 + 75] || ours.iter().all(|&v| v == 0.0),
+                    "{}",
+                    row.sample
+                );
+            }
+        }
+        assert_eq!(row.camera, Some(1));
+        assert_eq!(row.setup, None);
+    }
+}
