@@ -1,6 +1,7 @@
 //! Conversion of raw NTU RGB+D 60/120 and PKU-MMD skeleton files into Parquet
 //! shards with a manifest. No libtorch here: data engineers build it in a minute.
 
+pub mod bench;
 pub mod classes;
 pub mod clean;
 pub mod convert;

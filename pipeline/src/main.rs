@@ -39,6 +39,9 @@ enum Command {
         /// The dataset folder (holding manifest.yaml).
         dir: PathBuf,
     },
+    /// Measure conversion throughput (MB/s, files/s) against its floor: reading
+    /// the same bytes and parsing every number, nothing else.
+    Bench(ConvertArgs),
     /// Re-hash every shard against the manifest; exit status 1 on any mismatch.
     Verify {
         /// The dataset folder (holding manifest.yaml).
@@ -167,8 +170,8 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let opts = ConvertOptions {
+fn options(args: ConvertArgs) -> ConvertOptions {
+    ConvertOptions {
         dataset: args.dataset.into(),
         raw: args.raw,
         labels: args.labels,
@@ -177,7 +180,11 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         files_per_shard: args.shard_files,
         overwrite: args.overwrite,
-    };
+    }
+}
+
+fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let opts = options(args);
     let bar = Bar::new(quiet);
     let report =
         convert(&opts, &bar).with_context(|| format!("converting {}", opts.raw.display()))?;
@@ -225,6 +232,15 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Convert(args) => run_convert(args, cli.quiet),
+        Command::Bench(args) => {
+            let opts = options(args);
+            skel_pipeline::bench::bench(&opts)
+                .context("benchmarking")
+                .map(|report| {
+                    println!("{report}");
+                    ExitCode::SUCCESS
+                })
+        }
         Command::Inspect { dir } => inspect(&dir)
             .with_context(|| format!("inspecting {}", dir.display()))
             .map(|report| {

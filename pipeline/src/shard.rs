@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 use skel_schemas::{
@@ -53,6 +53,8 @@ fn properties() -> WriterProperties {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         // Float coordinates compress far better split by byte than dictionary-coded.
         .set_column_dictionary_enabled(joints.clone(), false)
+        // Min/max of coordinates help no reader; computing them costs time.
+        .set_column_statistics_enabled(joints.clone(), EnabledStatistics::None)
         .set_column_encoding(joints, Encoding::BYTE_STREAM_SPLIT)
         .build()
 }

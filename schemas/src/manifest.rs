@@ -27,7 +27,7 @@ pub enum ManifestError {
     Parse {
         path: PathBuf,
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     #[error(
         "manifest {path} has schema version {found}, this tool reads version {expected}: \
@@ -137,7 +137,7 @@ impl Manifest {
         let manifest: Manifest =
             serde_saphyr::from_str(text).map_err(|source| ManifestError::Parse {
                 path: path.to_owned(),
-                source,
+                source: Box::new(source),
             })?;
         if manifest.schema_version != SCHEMA_VERSION {
             return Err(ManifestError::Version {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, lints, Rust tests, Python interop tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked
+SKEL_PIPELINE="$PWD/target/debug/skel-pipeline" .venv/bin/python -m pytest -q tests/python
