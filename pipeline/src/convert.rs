@@ -309,7 +309,7 @@ impl Job<'_> {
         };
         let name = match &input.kind {
             InputKind::Rejected(why) => {
-                reject(SampleError::Name(why.clone()), &input.rel);
+                reject(SampleError::Rejected(why.clone()), &input.rel);
                 return (Vec::new(), 0);
             }
             kind => kind,
@@ -414,7 +414,7 @@ impl Job<'_> {
                         row.end,
                         skeleton.num_frames()
                     );
-                    (what.clone(), SampleError::Name(reason))
+                    (what.clone(), SampleError::Rejected(reason))
                 })?;
                 let seq = skeleton.to_sequence(start, end);
                 let cleaned = clean::clean(&seq, self.preset, self.dataset).map_err(|e| (what.clone(), e.into()))?;
@@ -437,7 +437,7 @@ impl Job<'_> {
         action: u16,
     ) -> Result<SampleRecord, SampleError> {
         let class = self.classes.by_action(action).ok_or_else(|| {
-            SampleError::Name(format!(
+            SampleError::Rejected(format!(
                 "action {action} is not one of the {} classes of {}",
                 self.classes.len(),
                 self.dataset

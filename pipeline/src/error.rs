@@ -77,7 +77,7 @@ pub enum SampleError {
     #[error("{0}")]
     Clean(#[from] crate::clean::CleanError),
     #[error("{0}")]
-    Name(String),
+    Rejected(String),
     #[error("cannot read the file: {0}")]
     Io(String),
 }

@@ -59,12 +59,22 @@ fn properties() -> WriterProperties {
         .build()
 }
 
-/// Writes one shard from row groups produced by `next_group` (empty = done).
+/// Writes one shard under a temporary name; [`finish`](Self::finish) renames
+/// it into place, and a writer dropped before that removes its temporary file.
 pub struct ShardWriter {
     tmp: PathBuf,
     path: PathBuf,
-    writer: ArrowWriter<HashingWriter<BufWriter<File>>>,
+    writer: Option<ArrowWriter<HashingWriter<BufWriter<File>>>>,
     rows: u64,
+}
+
+impl Drop for ShardWriter {
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            // Unfinished (an error on the way): leave nothing partial behind.
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 impl ShardWriter {
@@ -88,65 +98,69 @@ impl ShardWriter {
         Ok(Self {
             tmp,
             path,
-            writer,
+            writer: Some(writer),
             rows: 0,
         })
     }
 
-    /// Appends rows (written as one or more row groups).
+    fn parquet_error(&self) -> impl FnOnce(parquet::errors::ParquetError) -> PipelineError + '_ {
+        |source| PipelineError::Parquet {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+
+    /// Appends rows (written as one row group).
     pub fn write(&mut self, records: &[SampleRecord]) -> Result<(), PipelineError> {
         let batch = to_record_batch(records).map_err(|source| PipelineError::Arrow {
             path: self.tmp.clone(),
             source,
         })?;
-        self.writer
-            .write(&batch)
-            .map_err(|source| PipelineError::Parquet {
-                path: self.tmp.clone(),
-                source,
-            })?;
-        self.writer
-            .flush()
-            .map_err(|source| PipelineError::Parquet {
-                path: self.tmp.clone(),
-                source,
-            })?;
+        let mut writer = self.writer.take().expect("open until finished");
+        let written = writer.write(&batch).and_then(|()| writer.flush());
+        self.writer = Some(writer);
+        written.map_err(self.parquet_error())?;
         self.rows += records.len() as u64;
         Ok(())
     }
 
     /// Closes, syncs and renames the shard into place.
-    pub fn finish(self) -> Result<ShardEntry, PipelineError> {
-        let Self {
-            tmp,
-            path,
-            writer,
-            rows,
-        } = self;
-        let sink = writer
-            .into_inner()
-            .map_err(|source| PipelineError::Parquet {
+    pub fn finish(mut self) -> Result<ShardEntry, PipelineError> {
+        let writer = self.writer.take().expect("open until finished");
+        let tmp = self.tmp.clone();
+        let cleanup = |source: std::io::Error| {
+            let _ = std::fs::remove_file(&tmp);
+            PipelineError::Io {
                 path: tmp.clone(),
                 source,
-            })?;
+            }
+        };
+        let sink = match writer.into_inner() {
+            Ok(sink) => sink,
+            Err(source) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(PipelineError::Parquet {
+                    path: tmp.clone(),
+                    source,
+                });
+            }
+        };
         let HashingWriter {
             inner,
             hasher,
             bytes,
         } = sink;
-        let file = inner.into_inner().map_err(|e| PipelineError::Io {
-            path: tmp.clone(),
-            source: e.into_error(),
-        })?;
-        file.sync_all().map_err(PipelineError::io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(PipelineError::io(&path))?;
+        let file = inner.into_inner().map_err(|e| cleanup(e.into_error()))?;
+        file.sync_all().map_err(cleanup)?;
+        std::fs::rename(&tmp, &self.path).map_err(cleanup)?;
         Ok(ShardEntry {
-            file: path
+            file: self
+                .path
                 .file_name()
                 .expect("shard has a file name")
                 .to_string_lossy()
                 .into_owned(),
-            rows,
+            rows: self.rows,
             bytes,
             sha256: hex::encode(hasher.finalize()),
         })

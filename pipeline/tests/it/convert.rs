@@ -240,3 +240,73 @@ fn pku_clips_are_cut_cropped_and_named() {
         assert_eq!(row.setup, None);
     }
 }
+
+#[test]
+fn official_missing_samples_are_skipped_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = tmp.path().join("raw");
+    std::fs::create_dir(&raw).unwrap();
+    let genuine = samples().join("ntu/S001C001P001R001A001.skeleton");
+    // S001C002P005R002A008 is the first name of the official NTU-60 list.
+    for name in ["S001C001P001R001A001", "S001C002P005R002A008"] {
+        std::fs::copy(&genuine, raw.join(format!("{name}.skeleton"))).unwrap();
+    }
+    let report = convert(
+        &options(
+            Dataset::Ntu60,
+            &raw,
+            &tmp.path().join("out"),
+            Preset::Ctrgcn,
+        ),
+        &NoProgress,
+    )
+    .unwrap();
+    let m = &report.manifest;
+    assert_eq!(m.missing_listed, ["S001C002P005R002A008"]);
+    assert_eq!(
+        (m.counts.files, m.counts.samples, m.counts.missing_listed),
+        (2, 1, 1)
+    );
+    assert!(m.quarantine.is_empty());
+}
+
+#[test]
+fn pku_phase_one_names_become_f_clips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (raw, labels) = (tmp.path().join("raw"), tmp.path().join("labels"));
+    std::fs::create_dir(&raw).unwrap();
+    std::fs::create_dir(&labels).unwrap();
+    std::fs::copy(
+        samples().join("pkummd/A10N08-L.txt"),
+        raw.join("0002-R.txt"),
+    )
+    .unwrap();
+    // A label past the end of the file is quarantined, the others convert.
+    std::fs::write(labels.join("0002-R.txt"), "7,10,60,1\n8,1000,1100,1\n").unwrap();
+    let mut opts = options(
+        Dataset::PkuV1,
+        &raw,
+        &tmp.path().join("out"),
+        Preset::Ctrgcn,
+    );
+    opts.labels = Some(labels);
+    let report = convert(&opts, &NoProgress).unwrap();
+    let q = &report.manifest.quarantine;
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0].file, "0002-R.txt#F002V003C008L002");
+    assert!(
+        q[0].reason.contains("run past the end of the 1040-frame"),
+        "{}",
+        q[0].reason
+    );
+    let rows = read_all(&tmp.path().join("out"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (
+            rows[0].sample.as_str(),
+            rows[0].camera,
+            rows[0].valid_frames
+        ),
+        ("F002V003C007L001", Some(3), 51)
+    );
+}
