@@ -14,7 +14,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 use skel_schemas::{
     ClassTable, Counts, Dataset, Manifest, Preset, QuarantineEntry, SampleRecord, ShardEntry,
-    ToolInfo, MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
+    ToolInfo, TransformSpec, MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
 };
 
 use crate::classes::{class_table, missing_samples};
@@ -25,6 +25,7 @@ use crate::frames::Sequence;
 use crate::ntu::{self, NtuName};
 use crate::pku::{self, PkuName};
 use crate::shard::{ShardWriter, ROW_GROUP_ROWS};
+use crate::transform::Chain;
 
 /// Input files per shard by default (about 1000 samples, 50-150 MB of Parquet).
 pub const FILES_PER_SHARD: usize = 1000;
@@ -43,6 +44,8 @@ pub struct ConvertOptions {
     pub files_per_shard: usize,
     /// Replace an existing converted dataset in `out`.
     pub overwrite: bool,
+    /// Transforms applied after cleaning, in order.
+    pub transforms: Vec<TransformSpec>,
 }
 
 /// The outcome of a conversion.
@@ -72,6 +75,8 @@ pub fn convert(
 ) -> Result<ConvertReport, PipelineError> {
     let started = Instant::now();
     let labels = check_options(opts)?;
+    let chain = Chain::new(&opts.transforms).map_err(PipelineError::Usage)?;
+    tracing::info!("transform chain: {chain:?}");
     let inputs = discover(&opts.raw, opts.dataset)?;
     let missing = missing_samples(opts.dataset);
     let (listed, inputs): (Vec<Input>, Vec<Input>) = inputs.into_iter().partition(
@@ -91,6 +96,7 @@ pub fn convert(
         preset: opts.preset,
         labels,
         classes: &classes,
+        chain: &chain,
         progress,
     };
     let pool = rayon::ThreadPoolBuilder::new()
@@ -132,7 +138,7 @@ pub fn convert(
         dataset: opts.dataset,
         preset: opts.preset,
         preset_variant: clean::variant(opts.preset, opts.dataset).into(),
-        transforms: Vec::new(),
+        transforms: chain.specs(),
         joint_layout:
             "joints: frames x actors x 25 joints x (x, y, z), float32, row-major [t][m][v][c]"
                 .into(),
@@ -234,6 +240,7 @@ struct Job<'a> {
     preset: Preset,
     labels: Option<PathBuf>,
     classes: &'a ClassTable,
+    chain: &'a Chain,
     progress: &'a dyn Progress,
 }
 
@@ -436,6 +443,7 @@ impl Job<'_> {
         cleaned: Cleaned,
         action: u16,
     ) -> Result<SampleRecord, SampleError> {
+        let cleaned = self.chain.apply(cleaned);
         let class = self.classes.by_action(action).ok_or_else(|| {
             SampleError::Rejected(format!(
                 "action {action} is not one of the {} classes of {}",

@@ -62,7 +62,7 @@ impl fmt::Display for Inspection {
         } else {
             m.transforms
                 .iter()
-                .map(|t| t.name.clone())
+                .map(|t| t.to_string())
                 .collect::<Vec<_>>()
                 .join(" -> ")
         };

@@ -14,6 +14,7 @@ pub mod ntu;
 pub mod pku;
 pub mod shard;
 pub mod text;
+pub mod transform;
 pub mod verify;
 
 pub use error::{ParseError, PipelineError, SampleError};

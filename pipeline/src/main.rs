@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use skel_pipeline::convert::FILES_PER_SHARD;
 use skel_pipeline::{convert, inspect, verify, ConvertOptions, Progress};
-use skel_schemas::{Dataset, Preset};
+use skel_schemas::{Dataset, Joint, Preset, Reference, Temporal, TransformConfig, TransformSpec};
 
 /// Raw NTU RGB+D 60/120 and PKU-MMD skeleton files to Parquet shards with a manifest.
 #[derive(Parser)]
@@ -75,6 +75,106 @@ struct ConvertArgs {
     /// Replace a dataset already converted into --out.
     #[arg(long)]
     overwrite: bool,
+    /// YAML transform chain applied after cleaning (see configs/transforms/);
+    /// cannot be combined with the transform flags below.
+    #[arg(long)]
+    transforms: Option<PathBuf>,
+    /// Rotate about the vertical axis so every sample faces +z, measured once
+    /// per sequence or in every frame.
+    #[arg(long, value_enum)]
+    canonicalize: Option<ReferenceArg>,
+    /// Centre on actor 1's spine-mid joint, once per sequence or in every frame.
+    #[arg(long, value_enum)]
+    centre: Option<ReferenceArg>,
+    /// Scale every body to a unit torso (SpineBase-SpineShoulder).
+    #[arg(long)]
+    scale_body: bool,
+    /// Bring every sample to this many frames (see --temporal).
+    #[arg(long)]
+    frames: Option<usize>,
+    /// How --frames is reached.
+    #[arg(long, value_enum, default_value_t = TemporalArg::Linear, requires = "frames")]
+    temporal: TemporalArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReferenceArg {
+    /// Once, from the first valid frame.
+    Sequence,
+    /// In every frame.
+    Frame,
+}
+
+impl From<ReferenceArg> for Reference {
+    fn from(r: ReferenceArg) -> Self {
+        match r {
+            ReferenceArg::Sequence => Reference::Sequence,
+            ReferenceArg::Frame => Reference::Frame,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TemporalArg {
+    /// Nearest frame at the centre of each bin.
+    Uniform,
+    /// Linear interpolation, ends included.
+    Linear,
+    /// Zero padding (longer samples keep their first frames).
+    PadZeros,
+    /// Repeat padding (longer samples keep their first frames).
+    PadRepeat,
+}
+
+impl From<TemporalArg> for Temporal {
+    fn from(t: TemporalArg) -> Self {
+        match t {
+            TemporalArg::Uniform => Temporal::Uniform,
+            TemporalArg::Linear => Temporal::Linear,
+            TemporalArg::PadZeros => Temporal::PadZeros,
+            TemporalArg::PadRepeat => Temporal::PadRepeat,
+        }
+    }
+}
+
+impl ConvertArgs {
+    /// The transform chain from --transforms or from the flags (in the order
+    /// canonicalize, centre, scale, frames).
+    fn transforms(&self) -> anyhow::Result<Vec<TransformSpec>> {
+        let mut specs = Vec::new();
+        if let Some(r) = self.canonicalize {
+            specs.push(TransformSpec::Canonicalize {
+                reference: r.into(),
+            });
+        }
+        if let Some(r) = self.centre {
+            specs.push(TransformSpec::Centre {
+                joint: Joint::SpineMid,
+                reference: r.into(),
+            });
+        }
+        if self.scale_body {
+            specs.push(TransformSpec::ScaleBody);
+        }
+        if let Some(frames) = self.frames {
+            specs.push(TransformSpec::Frames {
+                frames,
+                method: self.temporal.into(),
+            });
+        }
+        let Some(path) = &self.transforms else {
+            return Ok(specs);
+        };
+        if !specs.is_empty() {
+            anyhow::bail!("--transforms {} cannot be combined with transform flags: put every step in the file", path.display());
+        }
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let config: TransformConfig = serde_saphyr::from_str(&text).map_err(|e| {
+            anyhow::anyhow!("{}: {e}\n(expected `transforms:` with steps canonicalize, centre, scale-body, frames; see configs/transforms/)", path.display())
+        })?;
+        Ok(config.transforms)
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -170,8 +270,9 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn options(args: ConvertArgs) -> ConvertOptions {
-    ConvertOptions {
+fn options(args: ConvertArgs) -> anyhow::Result<ConvertOptions> {
+    let transforms = args.transforms()?;
+    Ok(ConvertOptions {
         dataset: args.dataset.into(),
         raw: args.raw,
         labels: args.labels,
@@ -180,11 +281,12 @@ fn options(args: ConvertArgs) -> ConvertOptions {
         threads: args.threads,
         files_per_shard: args.shard_files,
         overwrite: args.overwrite,
-    }
+        transforms,
+    })
 }
 
 fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let opts = options(args);
+    let opts = options(args)?;
     let bar = Bar::new(quiet);
     let report =
         convert(&opts, &bar).with_context(|| format!("converting {}", opts.raw.display()))?;
@@ -201,10 +303,12 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         m.counts.raw_bytes as f64 / 1e6 / secs,
         opts.out.display()
     );
+    let chain: Vec<String> = m.transforms.iter().map(|t| t.to_string()).collect();
     println!(
-        "preset {} ({}), {} shards, {} on the official missing-skeleton list skipped",
+        "preset {} ({}), transforms: {}; {} shards, {} on the official missing-skeleton list skipped",
         m.preset,
         m.preset_variant,
+        if chain.is_empty() { "none".to_owned() } else { chain.join(" -> ") },
         m.shards.len(),
         m.counts.missing_listed
     );
@@ -232,15 +336,11 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Convert(args) => run_convert(args, cli.quiet),
-        Command::Bench(args) => {
-            let opts = options(args);
-            skel_pipeline::bench::bench(&opts)
-                .context("benchmarking")
-                .map(|report| {
-                    println!("{report}");
-                    ExitCode::SUCCESS
-                })
-        }
+        Command::Bench(args) => options(args).and_then(|opts| {
+            let report = skel_pipeline::bench::bench(&opts).context("benchmarking")?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Inspect { dir } => inspect(&dir)
             .with_context(|| format!("inspecting {}", dir.display()))
             .map(|report| {

@@ -9,12 +9,14 @@ mod dataset;
 mod manifest;
 mod record;
 mod sample;
+mod transform;
 
 pub use classes::{ClassEntry, ClassTable};
 pub use dataset::{Dataset, Preset};
 pub use manifest::{
-    Counts, Manifest, ManifestError, QuarantineEntry, ShardEntry, ToolInfo, TransformStep,
-    MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
+    Counts, Manifest, ManifestError, QuarantineEntry, ShardEntry, ToolInfo, MANIFEST_FILE,
+    SCHEMA_VERSION, SHARD_DIR,
 };
 pub use record::{from_record_batch, to_record_batch, SampleRecord};
 pub use sample::{col, sample_schema, COORDS, JOINTS};
+pub use transform::{Joint, Reference, Temporal, TransformConfig, TransformSpec};

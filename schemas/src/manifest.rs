@@ -1,12 +1,11 @@
 //! The dataset manifest: the one file that says what a converted dataset
 //! directory holds, written last and atomically by the pipeline.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ClassTable, Dataset, Preset};
+use crate::{ClassTable, Dataset, Preset, TransformSpec};
 
 /// Version of the shard schema and manifest layout; bumped on any change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -50,15 +49,6 @@ pub enum ManifestError {
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
-}
-
-/// One step of the transform chain, with its parameters as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransformStep {
-    pub name: String,
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
 }
 
 /// One complete Parquet shard.
@@ -111,7 +101,7 @@ pub struct Manifest {
     /// Reference variant the preset reproduced (e.g. `ctrgcn120`).
     pub preset_variant: String,
     /// Transforms applied after cleaning, in order.
-    pub transforms: Vec<TransformStep>,
+    pub transforms: Vec<TransformSpec>,
     /// Layout of the `joints` column.
     pub joint_layout: String,
     pub classes: ClassTable,

@@ -310,3 +310,53 @@ fn pku_phase_one_names_become_f_clips() {
         ("F002V003C007L001", Some(3), 51)
     );
 }
+
+#[test]
+fn transform_chain_is_applied_recorded_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/transforms/canonical-64.yaml");
+    let raw = samples().join("ntu");
+    let (code, stdout, stderr) = run_cli(&[
+        "convert",
+        "--dataset",
+        "ntu60",
+        "--raw",
+        raw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--preset",
+        "ctrgcn",
+        "--transforms",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let manifest = Manifest::read(&out.join(MANIFEST_FILE)).unwrap();
+    assert_eq!(manifest.transforms.len(), 3);
+    for row in read_all(&out) {
+        assert_eq!((row.frames, row.valid_frames), (64, 64));
+        let first = &row.joints[..75];
+        let f = skel_pipeline::transform::forward(first);
+        assert!((f.z - 1.0).abs() < 1e-4, "{} faces {f:?}", row.sample);
+        assert_eq!(&first[3..6], &[0.0, 0.0, 0.0]);
+    }
+    let (_, report, _) = run_cli(&["inspect", out.to_str().unwrap()]);
+    assert!(report.contains("transforms   canonicalize(per Sequence) -> centre(SpineMid, per Sequence) -> frames(64, Linear)"), "{report}");
+
+    let (code, _, stderr) = run_cli(&[
+        "convert",
+        "--dataset",
+        "ntu60",
+        "--raw",
+        raw.to_str().unwrap(),
+        "--out",
+        tmp.path().join("x").to_str().unwrap(),
+        "--transforms",
+        config.to_str().unwrap(),
+        "--frames",
+        "32",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot be combined"), "{stderr}");
+}

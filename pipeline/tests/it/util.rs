@@ -81,6 +81,7 @@ pub fn options(
         threads: Some(1),
         files_per_shard: 1000,
         overwrite: false,
+        transforms: Vec::new(),
     }
 }
 

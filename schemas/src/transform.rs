@@ -1,0 +1,153 @@
+//! The transform chain applied after body cleaning: typed specs, written to
+//! YAML configs by users and recorded in the manifest by the pipeline.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Kinect v2 joints, in file order (SPEC section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Joint {
+    SpineBase,
+    SpineMid,
+    Neck,
+    Head,
+    ShoulderLeft,
+    ElbowLeft,
+    WristLeft,
+    HandLeft,
+    ShoulderRight,
+    ElbowRight,
+    WristRight,
+    HandRight,
+    HipLeft,
+    KneeLeft,
+    AnkleLeft,
+    FootLeft,
+    HipRight,
+    KneeRight,
+    AnkleRight,
+    FootRight,
+    SpineShoulder,
+    HandTipLeft,
+    ThumbLeft,
+    HandTipRight,
+    ThumbRight,
+}
+
+impl Joint {
+    /// 0-based index in a pose.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Where a per-sample quantity is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reference {
+    /// Once per sequence, from its first valid frame.
+    Sequence,
+    /// Again in every frame.
+    Frame,
+}
+
+/// How a sequence becomes a fixed number of frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Temporal {
+    /// Nearest frame at the centre of each of `frames` equal bins.
+    Uniform,
+    /// Linear interpolation at `frames` evenly spaced times, ends included.
+    Linear,
+    /// Pad with zero frames (longer sequences keep their first `frames`).
+    PadZeros,
+    /// Pad by repeating the sequence from its start (longer sequences keep their first `frames`).
+    PadRepeat,
+}
+
+/// One step of the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TransformSpec {
+    /// Rotate about the vertical (y) axis so that the body faces +z (Holden et
+    /// al. 2016): across = (L shoulder - R shoulder) + (L hip - R hip),
+    /// forward = up x across; pivot is actor 1's SpineBase.
+    Canonicalize { reference: Reference },
+    /// Subtract actor 1's `joint` from every joint of every actor.
+    Centre { joint: Joint, reference: Reference },
+    /// Divide by actor 1's mean SpineBase-SpineShoulder length over the valid frames.
+    ScaleBody,
+    /// Bring the valid frames to exactly `frames` frames.
+    Frames { frames: usize, method: Temporal },
+}
+
+impl TransformSpec {
+    /// A short name for logs and summaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Canonicalize { .. } => "canonicalize",
+            Self::Centre { .. } => "centre",
+            Self::ScaleBody => "scale-body",
+            Self::Frames { .. } => "frames",
+        }
+    }
+
+    /// Checks values that types cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Frames { frames: 0, .. } => Err("frames: must be at least 1".into()),
+            Self::Frames {
+                frames: 1,
+                method: Temporal::Linear,
+            } => Err("frames: linear interpolation needs at least 2 frames".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for TransformSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Canonicalize { reference } => write!(f, "canonicalize(per {reference:?})"),
+            Self::Centre { joint, reference } => write!(f, "centre({joint:?}, per {reference:?})"),
+            Self::ScaleBody => write!(f, "scale-body"),
+            Self::Frames { frames, method } => write!(f, "frames({frames}, {method:?})"),
+        }
+    }
+}
+
+/// A transform chain file: `transforms: [...]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformConfig {
+    pub transforms: Vec<TransformSpec>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_reads_from_yaml() {
+        let text = "transforms:\n  - canonicalize: { reference: sequence }\n  - centre: { joint: spine-mid, reference: frame }\n  - scale-body\n  - frames: { frames: 64, method: linear }\n";
+        let cfg: TransformConfig = serde_saphyr::from_str(text).unwrap();
+        assert_eq!(cfg.transforms.len(), 4);
+        assert_eq!(
+            cfg.transforms[1],
+            TransformSpec::Centre {
+                joint: Joint::SpineMid,
+                reference: Reference::Frame
+            }
+        );
+        let back: TransformConfig =
+            serde_saphyr::from_str(&serde_saphyr::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+        assert!(serde_saphyr::from_str::<TransformConfig>(
+            "transforms:\n  - centre: { joint: elbow }\n"
+        )
+        .is_err());
+        assert_eq!(Joint::SpineShoulder.index(), 20);
+    }
+}
