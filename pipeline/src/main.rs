@@ -10,8 +10,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use skel_pipeline::convert::FILES_PER_SHARD;
+use skel_pipeline::split::{ClassChoice, SplitRequest};
 use skel_pipeline::{convert, inspect, verify, ConvertOptions, Progress};
-use skel_schemas::{Dataset, Joint, Preset, Reference, Temporal, TransformConfig, TransformSpec};
+use skel_schemas::{
+    Dataset, Joint, Preset, Protocol, Reference, Temporal, TransformConfig, TransformSpec,
+};
 
 /// Raw NTU RGB+D 60/120 and PKU-MMD skeleton files to Parquet shards with a manifest.
 #[derive(Parser)]
@@ -42,6 +45,11 @@ enum Command {
     /// Measure conversion throughput (MB/s, files/s) against its floor: reading
     /// the same bytes and parsing every number, nothing else.
     Bench(ConvertArgs),
+    /// Write zero-shot split files (one per run) for a converted dataset.
+    ///
+    /// A published class split (--published) or K unseen classes drawn for each
+    /// of R runs from --seed; the same inputs give the same files everywhere.
+    Split(SplitArgs),
     /// Re-hash every shard against the manifest; exit status 1 on any mismatch.
     Verify {
         /// The dataset folder (holding manifest.yaml).
@@ -95,6 +103,95 @@ struct ConvertArgs {
     /// How --frames is reached.
     #[arg(long, value_enum, default_value_t = TemporalArg::Linear, requires = "frames")]
     temporal: TemporalArg,
+}
+
+#[derive(clap::Args)]
+struct SplitArgs {
+    /// The dataset folder (holding manifest.yaml).
+    dir: PathBuf,
+    /// Sample partition protocol.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::CrossSubject)]
+    protocol: ProtocolArg,
+    /// A published class split: synse-55-5, synse-48-12 (NTU-60), synse-110-10,
+    /// synse-96-24 (NTU-120), paper-random (the paper's three random runs, any dataset).
+    #[arg(long, conflicts_with = "unseen")]
+    published: Option<String>,
+    /// Draw this many unseen classes per run (and as many validation classes).
+    #[arg(long, required_unless_present = "published")]
+    unseen: Option<usize>,
+    /// Runs to draw with --unseen.
+    #[arg(long, default_value_t = 3, requires = "unseen")]
+    runs: u32,
+    /// Seed of the drawn classes and of the validation hold-out.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Share of each seen class's training samples held out to evaluate the gate.
+    #[arg(long, default_value_t = 0.2)]
+    validation_fraction: f64,
+    /// Output folder (default: DIR/splits).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProtocolArg {
+    /// NTU: published training subjects; PKU-MMD phase 1: videos 0291-0334 test.
+    CrossSubject,
+    /// NTU-60: cameras 2 and 3 train, camera 1 tests.
+    CrossView,
+    /// NTU-120: even setups train, odd setups test.
+    CrossSetup,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::CrossSubject => Protocol::CrossSubject,
+            ProtocolArg::CrossView => Protocol::CrossView,
+            ProtocolArg::CrossSetup => Protocol::CrossSetup,
+        }
+    }
+}
+
+fn run_split(args: SplitArgs) -> anyhow::Result<ExitCode> {
+    let classes = match (args.published, args.unseen) {
+        (Some(name), _) => ClassChoice::Published(name),
+        (None, Some(unseen)) => ClassChoice::Random {
+            unseen,
+            runs: args.runs,
+        },
+        (None, None) => anyhow::bail!("give --published NAME or --unseen K"),
+    };
+    let req = SplitRequest {
+        protocol: args.protocol.into(),
+        classes,
+        seed: args.seed,
+        validation_fraction: args.validation_fraction,
+    };
+    let out = args.out.unwrap_or_else(|| args.dir.join("splits"));
+    let written = skel_pipeline::split::split(&args.dir, &out, &req)
+        .with_context(|| format!("making splits of {}", args.dir.display()))?;
+    for (path, s) in &written {
+        let c = &s.counts;
+        let unseen: Vec<String> = s
+            .classes
+            .unseen
+            .iter()
+            .map(|c| c.index.to_string())
+            .collect();
+        println!(
+            "{}: unseen [{}]; train-seen {}, test-seen {}, test-unseen {}, validation train/seen/unseen {}/{}/{}",
+            path.display(),
+            unseen.join(" "),
+            c.train_seen,
+            c.test_seen,
+            c.test_unseen,
+            c.validation_train,
+            c.validation_seen,
+            c.validation_unseen
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -341,6 +438,7 @@ fn main() -> ExitCode {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }),
+        Command::Split(args) => run_split(args),
         Command::Inspect { dir } => inspect(&dir)
             .with_context(|| format!("inspecting {}", dir.display()))
             .map(|report| {

@@ -9,6 +9,7 @@ mod dataset;
 mod manifest;
 mod record;
 mod sample;
+mod split;
 mod transform;
 
 pub use classes::{ClassEntry, ClassTable};
@@ -19,4 +20,7 @@ pub use manifest::{
 };
 pub use record::{from_record_batch, to_record_batch, SampleRecord};
 pub use sample::{col, sample_schema, COORDS, JOINTS};
+pub use split::{
+    Protocol, SplitClasses, SplitCounts, SplitError, SplitFile, SplitParts, SPLIT_SCHEMA_VERSION,
+};
 pub use transform::{Joint, Reference, Temporal, TransformConfig, TransformSpec};

@@ -3,4 +3,5 @@
 mod convert;
 mod golden;
 mod malformed;
+mod split;
 mod util;

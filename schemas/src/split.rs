@@ -1,0 +1,184 @@
+//! Split files: which classes are seen, unseen and pseudo-unseen (validation),
+//! and which samples form each part, for one run of one protocol.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ClassEntry, Dataset};
+
+/// Version of the split file layout.
+pub const SPLIT_SCHEMA_VERSION: u32 = 1;
+
+/// A sample partition protocol (SPEC section 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// NTU: the published training subjects train, the others test; PKU-MMD
+    /// phase 1: videos 0291-0334 test, the rest train.
+    CrossSubject,
+    /// NTU-60: cameras 2 and 3 train, camera 1 tests.
+    CrossView,
+    /// NTU-120: even setups train, odd setups test.
+    CrossSetup,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CrossSubject => "cross-subject",
+            Self::CrossView => "cross-view",
+            Self::CrossSetup => "cross-setup",
+        }
+    }
+}
+
+/// The classes of each role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitClasses {
+    pub seen: Vec<ClassEntry>,
+    pub unseen: Vec<ClassEntry>,
+    /// Seen classes held out as pseudo-unseen to fit the gate.
+    pub validation_unseen: Vec<ClassEntry>,
+}
+
+/// Sample names of each part.
+///
+/// The main phase trains on `train_seen` and tests on `test_seen` (GZSL) and
+/// `test_unseen` (ZSL, GZSL). The validation phase, which fits the gate, never
+/// touches the test partition: it trains on `validation_train`, the training
+/// samples of the seen classes that are not pseudo-unseen, less
+/// `validation_seen`, a held-out share of them; it evaluates on
+/// `validation_seen` and `validation_unseen` (training samples of the
+/// pseudo-unseen classes).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitParts {
+    pub train_seen: Vec<String>,
+    pub test_seen: Vec<String>,
+    pub test_unseen: Vec<String>,
+    pub validation_train: Vec<String>,
+    pub validation_seen: Vec<String>,
+    pub validation_unseen: Vec<String>,
+}
+
+impl SplitParts {
+    /// Each part with its name, in file order.
+    pub fn named(&self) -> [(&'static str, &Vec<String>); 6] {
+        [
+            ("train_seen", &self.train_seen),
+            ("test_seen", &self.test_seen),
+            ("test_unseen", &self.test_unseen),
+            ("validation_train", &self.validation_train),
+            ("validation_seen", &self.validation_seen),
+            ("validation_unseen", &self.validation_unseen),
+        ]
+    }
+}
+
+/// Number of samples in each part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitCounts {
+    pub train_seen: usize,
+    pub test_seen: usize,
+    pub test_unseen: usize,
+    pub validation_train: usize,
+    pub validation_seen: usize,
+    pub validation_unseen: usize,
+}
+
+/// One split file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitFile {
+    pub schema_version: u32,
+    /// The class split's name: a published one (`synse-55-5`) or `random-K`.
+    pub name: String,
+    pub dataset: Dataset,
+    pub protocol: Protocol,
+    /// 0-based run of the experiment.
+    pub run: u32,
+    /// Seed of a generated class split and of the validation hold-out.
+    pub seed: u64,
+    /// Share of the training samples of each validation-seen class held out.
+    pub validation_fraction: f64,
+    /// SHA-256 of the `manifest.yaml` this split was made from.
+    pub manifest_sha256: String,
+    pub classes: SplitClasses,
+    pub counts: SplitCounts,
+    pub parts: SplitParts,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("cannot read split file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("split file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    #[error("split file {path} has layout version {found}; this tool reads {expected}: make the split again")]
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error(
+        "split file {path} was made from a manifest with SHA-256 {expected}, but this dataset's \
+         manifest has {found}: make the split again from this dataset (skel-pipeline split)"
+    )]
+    ManifestMismatch {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error("cannot serialise split: {0}")]
+    Serialise(#[from] serde_saphyr::ser::Error),
+}
+
+impl SplitFile {
+    pub fn read(path: &Path) -> Result<Self, SplitError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SplitError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let split: SplitFile =
+            serde_saphyr::from_str(&text).map_err(|source| SplitError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?;
+        if split.schema_version != SPLIT_SCHEMA_VERSION {
+            return Err(SplitError::Version {
+                path: path.to_owned(),
+                found: split.schema_version,
+                expected: SPLIT_SCHEMA_VERSION,
+            });
+        }
+        Ok(split)
+    }
+
+    /// Refuses a split made from another manifest than the one hashed to `manifest_sha256`.
+    pub fn check_manifest(&self, path: &Path, manifest_sha256: &str) -> Result<(), SplitError> {
+        if self.manifest_sha256 == manifest_sha256 {
+            Ok(())
+        } else {
+            Err(SplitError::ManifestMismatch {
+                path: path.to_owned(),
+                expected: self.manifest_sha256.clone(),
+                found: manifest_sha256.to_owned(),
+            })
+        }
+    }
+
+    pub fn to_yaml(&self) -> Result<String, SplitError> {
+        Ok(serde_saphyr::to_string(self)?)
+    }
+}
