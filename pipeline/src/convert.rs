@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use memmap2::Mmap;
 use rayon::prelude::*;
 use skel_schemas::{
-    ClassTable, Counts, Dataset, Manifest, Preset, QuarantineEntry, SampleRecord, ShardEntry,
+    ClassTable, Counts, Dataset, Manifest, Part, Preset, QuarantineEntry, SampleRecord, ShardEntry,
     ToolInfo, TransformSpec, MANIFEST_FILE, SCHEMA_VERSION, SHARD_DIR,
 };
 
@@ -46,6 +46,22 @@ pub struct ConvertOptions {
     pub overwrite: bool,
     /// Transforms applied after cleaning, in order.
     pub transforms: Vec<TransformSpec>,
+    /// Convert only this part of a distributed conversion (`merge` joins the parts).
+    pub part: Option<Part>,
+}
+
+impl ConvertOptions {
+    /// The manifest this run writes: `manifest.yaml`, or the part's own.
+    fn manifest_file(&self) -> String {
+        self.part
+            .map_or_else(|| MANIFEST_FILE.to_owned(), |p| p.manifest_file())
+    }
+
+    /// The prefix of this run's shard files.
+    fn shard_prefix(&self) -> String {
+        self.part
+            .map_or_else(|| "part-".to_owned(), |p| p.shard_prefix())
+    }
 }
 
 /// The outcome of a conversion.
@@ -77,7 +93,16 @@ pub fn convert(
     let labels = check_options(opts)?;
     let chain = Chain::new(&opts.transforms).map_err(PipelineError::Usage)?;
     tracing::info!("transform chain: {chain:?}");
-    let inputs = discover(&opts.raw, opts.dataset)?;
+    let mut inputs = discover(&opts.raw, opts.dataset)?;
+    if let Some(part) = opts.part {
+        if part.count == 0 || part.index >= part.count {
+            return Err(PipelineError::Usage(format!(
+                "part {} of {} does not exist: parts are numbered 0 to count - 1",
+                part.index, part.count
+            )));
+        }
+        inputs.retain(|i| part.owns(&i.rel));
+    }
     let missing = missing_samples(opts.dataset);
     let (listed, inputs): (Vec<Input>, Vec<Input>) = inputs.into_iter().partition(
         |i| matches!(&i.kind, InputKind::Ntu(n) if missing.contains(&n.to_string().as_str())),
@@ -92,6 +117,7 @@ pub fn convert(
     progress.start(inputs.len() as u64);
     let classes = class_table(opts.dataset);
     let job = Job {
+        prefix: opts.shard_prefix(),
         dataset: opts.dataset,
         preset: opts.preset,
         labels,
@@ -150,8 +176,9 @@ pub fn convert(
             .map(|i| file_stem(&i.rel).to_owned())
             .collect(),
         counts,
+        part: opts.part,
     };
-    write_manifest(&opts.out, &manifest)?;
+    write_manifest(&opts.out, &opts.manifest_file(), &manifest)?;
     Ok(ConvertReport {
         manifest,
         elapsed: started.elapsed(),
@@ -178,41 +205,54 @@ fn check_options(opts: &ConvertOptions) -> Result<Option<PathBuf>, PipelineError
 }
 
 /// Creates `out/shards`, refusing to replace a converted dataset unless asked,
-/// and removes temporary files a crashed run left behind.
+/// and removes what a crashed run of the same part left behind (the files of
+/// other parts of a distributed run are never touched).
 fn prepare_output(opts: &ConvertOptions) -> Result<PathBuf, PipelineError> {
-    let manifest = opts.out.join(MANIFEST_FILE);
-    if manifest.exists() {
+    let manifest = opts.out.join(opts.manifest_file());
+    let merged = opts.out.join(MANIFEST_FILE);
+    for path in [&manifest, &merged] {
+        if !path.exists() {
+            continue;
+        }
         if !opts.overwrite {
             return Err(PipelineError::Usage(format!(
                 "{} already holds a converted dataset ({} exists): pass --overwrite to replace it, or choose another --out",
                 opts.out.display(),
-                manifest.display()
+                path.display()
             )));
         }
-        // The manifest goes first, so no manifest ever points at a replaced shard.
-        std::fs::remove_file(&manifest).map_err(PipelineError::io(&manifest))?;
+        // Manifests go first, so none ever points at a replaced shard.
+        std::fs::remove_file(path).map_err(PipelineError::io(path))?;
     }
     let shard_dir = opts.out.join(SHARD_DIR);
     std::fs::create_dir_all(&shard_dir).map_err(PipelineError::io(&shard_dir))?;
+    let prefix = opts.shard_prefix();
+    let own = |name: &str| {
+        name.strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".parquet"))
+            .is_some_and(|k| k.len() == 5 && k.bytes().all(|b| b.is_ascii_digit()))
+    };
     for entry in std::fs::read_dir(&shard_dir).map_err(PipelineError::io(&shard_dir))? {
         let path = entry.map_err(PipelineError::io(&shard_dir))?.path();
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let stale_tmp = name.starts_with('.') && name.ends_with(".tmp");
-        let old_shard = opts.overwrite && name.starts_with("part-") && name.ends_with(".parquet");
-        if stale_tmp || old_shard {
+        let stale_tmp = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .is_some_and(own);
+        if stale_tmp || (opts.overwrite && own(&name)) {
             std::fs::remove_file(&path).map_err(PipelineError::io(&path))?;
         }
     }
     Ok(shard_dir)
 }
 
-/// Writes `out/manifest.yaml` through a temporary file and a rename.
-pub fn write_manifest(out: &Path, manifest: &Manifest) -> Result<(), PipelineError> {
-    let path = out.join(MANIFEST_FILE);
-    let tmp = out.join(format!(".{MANIFEST_FILE}.tmp"));
+/// Writes `out/{file}` through a temporary file and a rename.
+pub fn write_manifest(out: &Path, file: &str, manifest: &Manifest) -> Result<(), PipelineError> {
+    let path = out.join(file);
+    let tmp = out.join(format!(".{file}.tmp"));
     let text = manifest.to_yaml()?;
     std::fs::write(&tmp, text).map_err(PipelineError::io(&tmp))?;
     File::open(&tmp)
@@ -236,6 +276,8 @@ struct ShardOutcome {
 
 /// Everything a worker needs, shared read-only.
 struct Job<'a> {
+    /// Shard files are `{prefix}{index:05}.parquet`.
+    prefix: String,
     dataset: Dataset,
     preset: Preset,
     labels: Option<PathBuf>,
@@ -292,7 +334,7 @@ impl Job<'_> {
         if writer.is_none() {
             *writer = Some(ShardWriter::create(
                 dir,
-                &format!("part-{index:05}.parquet"),
+                &format!("{}{index:05}.parquet", self.prefix),
             )?);
         }
         writer.as_mut().expect("created above").write(group)?;

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod error;
 pub mod frames;
 pub mod inspect;
+pub mod merge;
 pub mod npy;
 pub mod ntu;
 pub mod pku;

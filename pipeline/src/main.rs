@@ -13,7 +13,7 @@ use skel_pipeline::convert::FILES_PER_SHARD;
 use skel_pipeline::split::{ClassChoice, SplitRequest};
 use skel_pipeline::{convert, inspect, verify, ConvertOptions, Progress};
 use skel_schemas::{
-    Dataset, Joint, Preset, Protocol, Reference, Temporal, TransformConfig, TransformSpec,
+    Dataset, Joint, Part, Preset, Protocol, Reference, Temporal, TransformConfig, TransformSpec,
 };
 
 /// Raw NTU RGB+D 60/120 and PKU-MMD skeleton files to Parquet shards with a manifest.
@@ -50,6 +50,12 @@ enum Command {
     /// A published class split (--published) or K unseen classes drawn for each
     /// of R runs from --seed; the same inputs give the same files everywhere.
     Split(SplitArgs),
+    /// Join the partial manifests of a distributed conversion (convert --shard I/N)
+    /// into one manifest.yaml, after checking every part and shard.
+    Merge {
+        /// The shared output folder of all parts.
+        dir: PathBuf,
+    },
     /// Re-hash every shard against the manifest; exit status 1 on any mismatch.
     Verify {
         /// The dataset folder (holding manifest.yaml).
@@ -83,6 +89,14 @@ struct ConvertArgs {
     /// Replace a dataset already converted into --out.
     #[arg(long)]
     overwrite: bool,
+    /// Convert only part I of N (0-based) of the inputs, a stable partition by
+    /// file name; `merge` joins the parts' manifests. Example: --shard 0/4.
+    #[arg(long, value_name = "I/N", conflicts_with = "shard_count")]
+    shard: Option<String>,
+    /// Like --shard, with I read from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX
+    /// (Slurm job arrays, Kubernetes Indexed Jobs).
+    #[arg(long, value_name = "N")]
+    shard_count: Option<u32>,
     /// YAML transform chain applied after cleaning (see configs/transforms/);
     /// cannot be combined with the transform flags below.
     #[arg(long)]
@@ -235,6 +249,34 @@ impl From<TemporalArg> for Temporal {
 }
 
 impl ConvertArgs {
+    /// The part of a distributed conversion, from --shard or --shard-count.
+    fn part(&self) -> anyhow::Result<Option<Part>> {
+        if let Some(text) = &self.shard {
+            let parsed = text
+                .split_once('/')
+                .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+            let Some((index, count)) = parsed else {
+                anyhow::bail!("--shard {text}: expected I/N, e.g. --shard 0/4");
+            };
+            return Ok(Some(Part { index, count }));
+        }
+        let Some(count) = self.shard_count else {
+            return Ok(None);
+        };
+        for var in ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"] {
+            if let Ok(value) = std::env::var(var) {
+                let index = value
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{var}={value:?} is not a part index"))?;
+                return Ok(Some(Part { index, count }));
+            }
+        }
+        anyhow::bail!(
+            "--shard-count {count} needs SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX in the environment (or use --shard I/N)"
+        )
+    }
+
     /// The transform chain from --transforms or from the flags (in the order
     /// canonicalize, centre, scale, frames).
     fn transforms(&self) -> anyhow::Result<Vec<TransformSpec>> {
@@ -369,6 +411,7 @@ fn init_logging(verbose: u8) {
 
 fn options(args: ConvertArgs) -> anyhow::Result<ConvertOptions> {
     let transforms = args.transforms()?;
+    let part = args.part()?;
     Ok(ConvertOptions {
         dataset: args.dataset.into(),
         raw: args.raw,
@@ -379,6 +422,7 @@ fn options(args: ConvertArgs) -> anyhow::Result<ConvertOptions> {
         files_per_shard: args.shard_files,
         overwrite: args.overwrite,
         transforms,
+        part,
     })
 }
 
@@ -439,6 +483,18 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Split(args) => run_split(args),
+        Command::Merge { dir } => skel_pipeline::merge::merge(&dir)
+            .with_context(|| format!("merging {}", dir.display()))
+            .map(|m| {
+                println!(
+                    "merged {} shards ({} samples, {} quarantined) into {}",
+                    m.shards.len(),
+                    m.counts.samples,
+                    m.counts.quarantined,
+                    dir.join(skel_schemas::MANIFEST_FILE).display()
+                );
+                ExitCode::SUCCESS
+            }),
         Command::Inspect { dir } => inspect(&dir)
             .with_context(|| format!("inspecting {}", dir.display()))
             .map(|report| {

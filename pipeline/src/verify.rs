@@ -61,9 +61,32 @@ impl Verification {
     }
 }
 
-/// Checks every shard of `dir`: presence, size, SHA-256 and row count.
+/// Checks every shard of `dir`: presence, size, SHA-256 and row count, and
+/// that no shard file is left that the manifest does not list.
 pub fn verify(dir: &Path) -> Result<Verification, PipelineError> {
     let manifest = Manifest::read(&dir.join(MANIFEST_FILE))?;
+    let mut problems = check_shards(dir, &manifest)?;
+    let shard_dir = dir.join(SHARD_DIR);
+    if let Ok(entries) = std::fs::read_dir(&shard_dir) {
+        let mut unlisted: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".parquet") && !manifest.shards.iter().any(|s| &s.file == n))
+            .collect();
+        unlisted.sort();
+        problems.extend(unlisted.into_iter().map(|n| (n, Problem::Unlisted)));
+    }
+    Ok(Verification {
+        shards: manifest.shards.len(),
+        problems,
+    })
+}
+
+/// Checks the shards a manifest lists (presence, size, SHA-256, rows).
+pub fn check_shards(
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<Vec<(String, Problem)>, PipelineError> {
     let mut problems = Vec::new();
     for shard in &manifest.shards {
         let path = Manifest::shard_path(dir, shard);
@@ -103,20 +126,7 @@ pub fn verify(dir: &Path) -> Result<Verification, PipelineError> {
             Err(e) => problems.push((shard.file.clone(), Problem::Unreadable(e))),
         }
     }
-    let shard_dir = dir.join(SHARD_DIR);
-    if let Ok(entries) = std::fs::read_dir(&shard_dir) {
-        let mut unlisted: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".parquet") && !manifest.shards.iter().any(|s| &s.file == n))
-            .collect();
-        unlisted.sort();
-        problems.extend(unlisted.into_iter().map(|n| (n, Problem::Unlisted)));
-    }
-    Ok(Verification {
-        shards: manifest.shards.len(),
-        problems,
-    })
+    Ok(problems)
 }
 
 fn row_count(path: &Path) -> Result<u64, String> {

@@ -15,7 +15,7 @@ mod transform;
 pub use classes::{ClassEntry, ClassTable};
 pub use dataset::{Dataset, Preset};
 pub use manifest::{
-    Counts, Manifest, ManifestError, QuarantineEntry, ShardEntry, ToolInfo, MANIFEST_FILE,
+    Counts, Manifest, ManifestError, Part, QuarantineEntry, ShardEntry, ToolInfo, MANIFEST_FILE,
     SCHEMA_VERSION, SHARD_DIR,
 };
 pub use record::{from_record_batch, to_record_batch, SampleRecord};

@@ -51,6 +51,39 @@ pub struct ToolInfo {
     pub version: String,
 }
 
+/// One part of a distributed conversion: the inputs whose stable hash is
+/// `index` modulo `count` (0-based index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Part {
+    /// Whether this part converts the input at `rel` (its path relative to the raw folder).
+    pub fn owns(&self, rel: &str) -> bool {
+        stable_hash(rel.as_bytes()) % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// Prefix of this part's shard files.
+    pub fn shard_prefix(&self) -> String {
+        format!("part-{}-of-{}-", self.index, self.count)
+    }
+
+    /// File name of this part's manifest.
+    pub fn manifest_file(&self) -> String {
+        format!("manifest.part-{}-of-{}.yaml", self.index, self.count)
+    }
+}
+
+/// FNV-1a: the same on every machine, so a partition never depends on where it runs.
+fn stable_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// One complete Parquet shard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +143,9 @@ pub struct Manifest {
     /// Samples dropped because the official missing-skeleton list names them.
     pub missing_listed: Vec<String>,
     pub counts: Counts,
+    /// Set in the partial manifest of one part of a distributed conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
 }
 
 impl Manifest {
@@ -200,6 +236,7 @@ mod tests {
             }],
             missing_listed: vec!["S001C002P005R002A008".into()],
             counts: Counts::default(),
+            part: None,
         }
     }
 
@@ -209,6 +246,23 @@ mod tests {
         let text = m.to_yaml().unwrap();
         let back = Manifest::parse(&text, Path::new("m.yaml")).unwrap();
         assert_eq!(m, back);
+    }
+
+    #[test]
+    fn parts_partition_every_name_once() {
+        let parts: Vec<Part> = (0..3).map(|index| Part { index, count: 3 }).collect();
+        for i in 0..500 {
+            let name = format!("S001C001P{i:03}R001A001.skeleton");
+            assert_eq!(parts.iter().filter(|p| p.owns(&name)).count(), 1);
+        }
+        // Pinned: the partition is the same on every machine.
+        assert!(parts[2].owns("S001C001P001R001A001.skeleton"));
+        let mut m = sample();
+        m.part = Some(parts[1]);
+        assert_eq!(
+            Manifest::parse(&m.to_yaml().unwrap(), Path::new("m")).unwrap(),
+            m
+        );
     }
 
     #[test]

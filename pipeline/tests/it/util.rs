@@ -82,6 +82,7 @@ pub fn options(
         files_per_shard: 1000,
         overwrite: false,
         transforms: Vec::new(),
+        part: None,
     }
 }
 
