@@ -77,7 +77,11 @@ fn class_runs(
                             draw(&mut rng, &seen, run.unseen.len())
                         }
                     };
-                    (name.clone(), run.unseen.to_vec(), validation)
+                    ClassRun {
+                        name: name.clone(),
+                        unseen: run.unseen.to_vec(),
+                        validation,
+                    }
                 })
                 .collect())
         }
@@ -99,7 +103,11 @@ fn class_runs(
                         .filter(|c| !unseen.contains(c))
                         .collect();
                     let validation = draw(&mut rng, &seen, k);
-                    (format!("random-{k}"), unseen, validation)
+                    ClassRun {
+                        name: format!("random-{k}"),
+                        unseen,
+                        validation,
+                    }
                 })
                 .collect())
         }
@@ -137,7 +145,12 @@ pub fn make_splits(
             .collect()
     };
     let mut files = Vec::new();
-    for (run, (name, unseen, validation)) in class_runs(req, dataset)?.into_iter().enumerate() {
+    for (run, class_run) in class_runs(req, dataset)?.into_iter().enumerate() {
+        let ClassRun {
+            name,
+            unseen,
+            validation,
+        } = class_run;
         if let Some(c) = validation.iter().find(|c| unseen.contains(c)) {
             return Err(format!(
                 "{name} run {run}: validation class {c} is also unseen"
