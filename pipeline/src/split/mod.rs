@@ -41,11 +41,14 @@ pub struct SplitRequest {
     pub validation_fraction: f64,
 }
 
-/// Class roles of one run: (unseen, validation-unseen), 0-based indices.
-fn class_runs(
-    req: &SplitRequest,
-    dataset: Dataset,
-) -> Result<Vec<(String, Vec<u16>, Vec<u16>)>, String> {
+/// The class roles of one run, 0-based indices.
+struct ClassRun {
+    name: String,
+    unseen: Vec<u16>,
+    validation: Vec<u16>,
+}
+
+fn class_runs(req: &SplitRequest, dataset: Dataset) -> Result<Vec<ClassRun>, String> {
     let n = dataset.num_classes() as u16;
     let draw = |rng: &mut Rng, from: &[u16], k: usize| -> Vec<u16> {
         let mut pool = from.to_vec();
