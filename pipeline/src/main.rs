@@ -147,6 +147,8 @@ struct SplitArgs {
     out: Option<PathBuf>,
 }
 
+/// The variant names are the protocols' own names on the command line.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, ValueEnum)]
 enum ProtocolArg {
     /// NTU: published training subjects; PKU-MMD phase 1: videos 0291-0334 test.
