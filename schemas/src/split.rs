@@ -182,3 +182,40 @@ impl SplitFile {
         Ok(serde_saphyr::to_string(self)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_split_of_another_manifest_is_refused() {
+        let split = SplitFile {
+            schema_version: SPLIT_SCHEMA_VERSION,
+            name: "random-5".into(),
+            dataset: Dataset::Ntu60,
+            protocol: Protocol::CrossSubject,
+            run: 0,
+            seed: 1,
+            validation_fraction: 0.2,
+            manifest_sha256: "aa".into(),
+            classes: SplitClasses {
+                seen: vec![],
+                unseen: vec![],
+                validation_unseen: vec![],
+            },
+            counts: SplitCounts::default(),
+            parts: SplitParts::default(),
+        };
+        let path = Path::new("splits/random-5-cross-subject-run0.yaml");
+        assert!(split.check_manifest(path, "aa").is_ok());
+        let err = split.check_manifest(path, "bb").unwrap_err().to_string();
+        assert!(
+            err.contains("make the split again")
+                && err.contains("random-5-cross-subject-run0.yaml"),
+            "{err}"
+        );
+        let text = split.to_yaml().unwrap();
+        let back: SplitFile = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back, split);
+    }
+}
