@@ -7,6 +7,7 @@ pub mod frames;
 pub mod npy;
 pub mod ntu;
 pub mod pku;
+pub mod synth;
 pub mod text;
 
 pub use error::{ParseError, PipelineError, SampleError};
