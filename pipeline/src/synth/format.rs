@@ -2,7 +2,7 @@
 //!
 //! - NTU RGB+D files were written by C# (`float.ToString()`): at most 7
 //!   significant digits, trailing zeros dropped, scientific notation with a
-//!   signed two-digit exponent (`1.234567E-05`) below 1e-5 or from 1e7 up.
+//!   signed two-digit exponent (`1.234567E-05`) below 1e-4 or from 1e7 up.
 //! - PKU-MMD files use C `%f`: six decimals.
 //!
 //! Both writers append to a reused byte buffer and never allocate.
@@ -52,7 +52,7 @@ pub fn push_g7(buf: &mut Vec<u8>, v: f32) {
         n -= 1;
     }
     let digits = &digits[..n];
-    if !(-5..7).contains(&e) {
+    if !(-4..7).contains(&e) {
         buf.push(digits[0]);
         if n > 1 {
             buf.push(b'.');

@@ -286,7 +286,7 @@ impl ActorMotion {
         }
         let jump = val!(self, "jump").max(0.0);
         p.lift = bell * kamp * jump * (leg_w.sin().max(0.0)).powi(2);
-        p.walk = smoothstep(u) * val!(self, "walk").clamp(-0.6, 0.6);
+        p.walk = smoothstep(u) * val!(self, "walk").clamp(-0.4, 0.4);
         p
     }
 }

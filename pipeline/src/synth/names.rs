@@ -83,12 +83,20 @@ fn pairs(part: &Part) -> Result<Vec<(u16, u16)>, SynthError> {
     if targets.iter().sum::<usize>() != part.pairs {
         return Err(SynthError::Invalid("NTU pair layout overflows".into()));
     }
+    // Fill each setup from its own block of subjects, taking subjects no
+    // setup has yet first, so that every subject of the part appears.
     let subjects: Vec<u16> = part.subjects.clone().collect();
+    let mut used: BTreeSet<u16> = chosen.iter().flatten().copied().collect();
     for (i, (set, &target)) in chosen.iter_mut().zip(&targets).enumerate() {
-        let mut c = (i * 7) % subjects.len();
-        while set.len() < target {
-            set.insert(subjects[c % subjects.len()]);
-            c += 1;
+        let start = i * subjects.len() / setups.len();
+        let ring = (0..subjects.len()).map(|c| subjects[(start + c) % subjects.len()]);
+        for fresh_only in [true, false] {
+            for s in ring.clone() {
+                if set.len() < target && (!fresh_only || !used.contains(&s)) {
+                    set.insert(s);
+                    used.insert(s);
+                }
+            }
         }
     }
     Ok(setups

@@ -152,7 +152,7 @@ pub fn write_pku(
         labels.push(b'\n');
     }
     SampleTruth {
-        file: name,
+        file: format!("skeletons/{name}"),
         classes: instances.iter().map(|i| i.class as u16).collect(),
         frames: frames as u32,
         actors: instances

@@ -206,7 +206,8 @@ fn keep_human(actor: &mut Actor, timing: &Timing, facing: f64) {
 
 /// The frames of one NTU file and its ground truth. `noise` selects the
 /// sensor noise events of this file (`Some(i)`: a short ghost for even `i`,
-/// a flat object for odd `i`, plus empty frames and a lost track);
+/// a flat object for odd `i`, plus empty frames and, for one actor, a lost
+/// track: the reference denoiser keeps both pieces as actor 1);
 /// `missing` makes it like the officially broken files: a few frames with a
 /// body and every other frame empty.
 pub fn ntu_take(
@@ -239,7 +240,7 @@ pub fn ntu_take(
         origin: [
             place.range(-0.3, 0.3),
             -place.range(0.6, 1.1),
-            place.range(2.7, 3.6),
+            place.range(2.9, 3.4),
         ],
         yaw: (CAMERA_YAW[usize::from(n.camera.clamp(1, 3)) - 1] + facing).to_radians(),
         tilt: place.range(0.0, 0.12),
@@ -266,7 +267,7 @@ pub fn ntu_take(
         let kind = TrackKind::Actor(k as u8 + 1);
         if missing {
             layout.push((kind, timing.lead, sensor.int(1, 8) as usize, Some(k)));
-        } else if noise.is_some() && k == 0 && span >= 40 && sensor.chance(0.5) {
+        } else if noise.is_some() && actors.len() == 1 && span >= 40 && sensor.chance(0.5) {
             let gap_at = lead_empty + 15 + sensor.below((span - 35) as u64) as usize;
             let gap = sensor.int(2, 5) as usize;
             layout.push((kind, lead_empty, gap_at - lead_empty, Some(k)));

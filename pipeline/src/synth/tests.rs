@@ -65,11 +65,20 @@ fn ntu_files_parse_and_match_the_report() {
         assert!((25..=300).contains(&truth.frames));
         let ids = crate::clean::distinct_ids(&ntu::to_sequence(&sk));
         assert_eq!(ids.len(), truth.tracks.len(), "{}", truth.file);
+        let actors: Vec<u64> = truth
+            .tracks
+            .iter()
+            .filter(|t| matches!(t.kind, TrackKind::Actor(_)))
+            .map(|t| t.body_id)
+            .collect();
         for body in sk.bodies() {
             assert!(body.info.body_id > 1 << 56);
+            if !actors.contains(&body.info.body_id) {
+                continue;
+            }
             let spine = body.joints[0].xyz;
             assert!(
-                (1.5..4.5).contains(&spine[2]),
+                (2.0..4.5).contains(&spine[2]),
                 "{}: z {}",
                 truth.file,
                 spine[2]
@@ -108,7 +117,18 @@ fn reference_denoiser_removes_exactly_the_noise_bodies() {
         dropped.sort_unstable();
         noise.sort_unstable();
         assert_eq!(dropped, noise, "{}: {:?}", truth.file, denoised.dropped);
-        assert_eq!(denoised.actors, usize::from(truth.actors), "{}", truth.file);
+        // One person under two bodyIDs gives a second slot that stays empty.
+        let second_slot_used = denoised.actors == 2
+            && denoised
+                .rows
+                .chunks_exact(150)
+                .any(|r| r[75..].iter().any(|&v| v != 0.0));
+        assert_eq!(
+            1 + usize::from(second_slot_used),
+            usize::from(truth.actors),
+            "{}",
+            truth.file
+        );
     }
 }
 
@@ -222,7 +242,8 @@ fn output_is_deterministic_across_seeds_and_threads() {
     );
     let (fa, fc) = (read_all(a.path()), read_all(c.path()));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fc.keys().collect::<Vec<_>>());
-    assert!(fa.iter().all(|(k, v)| fc[k] != *v));
+    // Files damaged to be empty are empty whatever the seed.
+    assert!(fa.iter().all(|(k, v)| fc[k] != *v || v.is_empty()));
 }
 
 #[test]
