@@ -133,7 +133,7 @@ impl Subject {
     /// The subject `id` of a generation `seed`: height uniform in 1.5-1.9 m,
     /// each segment within 4 % of the standard share.
     pub fn new(seed: u64, id: u64) -> Self {
-        let mut rng = Rng::from_parts(&[seed, 0x5B1E_C7, id]);
+        let mut rng = Rng::from_parts(&[seed, 0x005B_1EC7, id]);
         let height = rng.range(1.5, 1.9);
         let seg = SEGMENTS.map(|s| s * height * rng.range(0.96, 1.04));
         Self { height, seg }

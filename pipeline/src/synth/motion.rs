@@ -26,7 +26,7 @@
 use super::rng::Rng;
 
 /// Seed of the fixed projection `W`.
-pub const PROJECTION_SEED: u64 = 0x5EED_0F_C1_1F_0001;
+pub const PROJECTION_SEED: u64 = 0x005E_ED0F_C11F_0001;
 
 /// Motion parameters per actor, in the order of [`RANGES`].
 pub const PARAMS: usize = 40;
