@@ -363,3 +363,13 @@ fn throughput() {
         report.bytes_written as f64 / 1e6 / secs
     );
 }
+
+#[test]
+fn missing_listed_names_are_mostly_empty() {
+    let name = ntu::NtuName::parse("S001C002P005R002A008").unwrap();
+    let (text, truth) = ntu_sample(Dataset::Ntu60, 1, &name, None).unwrap();
+    assert!(truth.missing_listed);
+    let sk = ntu::parse(&text).unwrap();
+    let with_bodies = sk.iter().filter(|f| !f.is_empty()).count();
+    assert!((1..=8).contains(&with_bodies), "{with_bodies}");
+}
