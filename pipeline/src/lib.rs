@@ -16,6 +16,7 @@ pub mod pku;
 pub mod rng;
 pub mod shard;
 pub mod split;
+pub mod synth;
 pub mod text;
 pub mod transform;
 pub mod verify;

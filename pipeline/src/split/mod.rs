@@ -18,7 +18,7 @@ use skel_schemas::{
 
 use crate::error::PipelineError;
 use crate::inspect::inspect;
-use crate::rng::Rng;
+use crate::rng::{hash_str, Rng};
 use crate::shard::hash_file;
 
 /// Which classes are unseen.
@@ -75,8 +75,10 @@ fn class_runs(req: &SplitRequest, dataset: Dataset) -> Result<Vec<ClassRun>, Str
                         None => {
                             let seen: Vec<u16> =
                                 (0..n).filter(|c| !run.unseen.contains(c)).collect();
-                            let mut rng =
-                                Rng::derive(req.seed, format!("{name}/validation/{r}").as_bytes());
+                            let mut rng = Rng::from_parts(&[
+                                req.seed,
+                                hash_str(&format!("{name}/validation/{r}")),
+                            ]);
                             draw(&mut rng, &seen, run.unseen.len())
                         }
                     };
@@ -98,7 +100,8 @@ fn class_runs(req: &SplitRequest, dataset: Dataset) -> Result<Vec<ClassRun>, Str
             let all: Vec<u16> = (0..n).collect();
             Ok((0..*runs)
                 .map(|r| {
-                    let mut rng = Rng::derive(req.seed, format!("random-{k}/run-{r}").as_bytes());
+                    let mut rng =
+                        Rng::from_parts(&[req.seed, hash_str(&format!("random-{k}/run-{r}"))]);
                     let unseen = draw(&mut rng, &all, k);
                     let seen: Vec<u16> = all
                         .iter()
@@ -192,10 +195,8 @@ pub fn make_splits(
         }
         for (class, names) in pool.iter_mut().enumerate() {
             names.sort_unstable();
-            let mut rng = Rng::derive(
-                req.seed,
-                format!("{name}/run-{run}/holdout/{class}").as_bytes(),
-            );
+            let stream = hash_str(&format!("{name}/run-{run}/holdout/{class}"));
+            let mut rng = Rng::from_parts(&[req.seed, stream]);
             rng.shuffle(names);
             let hold = (names.len() as f64 * req.validation_fraction).round() as usize;
             let (held, kept) = names.split_at(hold.min(names.len()));

@@ -45,7 +45,7 @@ fn rows(dataset: Dataset) -> Vec<SampleRecord> {
 }
 
 /// What seed 42 gives for 12 unseen NTU-60 classes in run 0, on every machine.
-const PINNED: [u16; 12] = [0, 2, 4, 26, 28, 41, 42, 43, 52, 53, 54, 58];
+const PINNED: [u16; 12] = [5, 6, 7, 14, 17, 20, 21, 24, 25, 33, 44, 55];
 
 fn request(protocol: Protocol, classes: ClassChoice, seed: u64) -> SplitRequest {
     SplitRequest {
