@@ -33,7 +33,7 @@ pub const PARAMS: usize = 40;
 
 /// `(name, lo, hi)` of every parameter; angles in degrees, lengths in metres.
 pub const RANGES: [(&str, f64, f64); PARAMS] = [
-    ("mean_frames", 45.0, 170.0),
+    ("mean_frames", 30.0, 110.0),
     ("rise", 0.08, 0.35),
     ("transition", -2.0, 2.0), // < -1: start in the pose; > 1: end in it
     ("torso_pitch", -8.0, 40.0),

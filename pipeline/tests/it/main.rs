@@ -5,4 +5,5 @@ mod distributed;
 mod golden;
 mod malformed;
 mod split;
+mod synthetic;
 mod util;
