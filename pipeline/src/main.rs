@@ -554,6 +554,12 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`skel-pipeline inspect DIR | head`), as
+    // command-line tools do, instead of failing to print.
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
