@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --release --locked -p skel-pipeline
-bin=target/release/skel-pipeline
+bin="${CARGO_TARGET_DIR:-target}/release/skel-pipeline"
 out=out/demo
 
 echo "== genuine NTU RGB+D samples"

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
-SKEL_PIPELINE="$PWD/target/debug/skel-pipeline" .venv/bin/python -m pytest -q tests/python
+SKEL_PIPELINE="${CARGO_TARGET_DIR:-$PWD/target}/debug/skel-pipeline" .venv/bin/python -m pytest -q tests/python

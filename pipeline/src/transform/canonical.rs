@@ -86,7 +86,7 @@ pub fn forward(pose: &[f32]) -> Vector3<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::testing::sample;
+    use crate::transform::testing::{max_abs_diff, sample};
     use crate::transform::Transform as _;
 
     fn bone_lengths(s: &Cleaned, t: usize) -> Vec<f64> {
@@ -124,12 +124,7 @@ mod tests {
                 assert!(out.pose(3, 1).iter().all(|&v| v == 0.0));
                 // Idempotent.
                 let again = Canonicalize { reference }.apply(out.clone());
-                let diff = again
-                    .joints
-                    .iter()
-                    .zip(&out.joints)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f32::max);
+                let diff = max_abs_diff(&again.joints, &out.joints);
                 assert!(diff < 1e-5, "{diff}");
             }
         }

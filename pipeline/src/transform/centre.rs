@@ -92,7 +92,7 @@ impl Transform for ScaleBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transform::testing::sample;
+    use crate::transform::testing::{max_abs_diff, sample};
 
     #[test]
     fn centre_joint_is_zero_and_centring_is_idempotent() {
@@ -124,12 +124,7 @@ mod tests {
         let torso = (joint(lead(&out, 0), 20) - joint(lead(&out, 0), 0)).norm();
         assert!((torso - 1.0).abs() < 1e-5, "{torso}");
         let again = ScaleBody.apply(out.clone());
-        let diff = again
-            .joints
-            .iter()
-            .zip(&out.joints)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let diff = max_abs_diff(&again.joints, &out.joints);
         assert!(diff < 1e-5);
     }
 }

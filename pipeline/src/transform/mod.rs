@@ -172,6 +172,15 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// Largest absolute difference of two equally long value lists.
+    pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
     /// A sample of `frames` frames of one walking actor plus an empty slot.
     pub fn sample(frames: usize, yaw: f64) -> Cleaned {
         let mut joints = Vec::new();

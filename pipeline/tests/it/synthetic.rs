@@ -61,6 +61,7 @@ fn damaged_files_are_exactly_the_quarantined_ones_and_noise_is_removed() {
         ));
     }
     let share = removed as f64 / injected as f64;
+    eprintln!("ctrgcn removed {removed} of {injected} injected noise bodies");
     assert!(
         injected >= 50 && share >= 0.95,
         "ctrgcn removed {removed} of {injected} noise bodies"
