@@ -17,11 +17,14 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 stamp=.venv/.requirements.sha256
-want=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+want=$(cat scripts/requirements.txt scripts/requirements-torch.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
   exit 0
 fi
 echo "setting up .venv (Python packages for the interoperability tests)..." >&2
 "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+# libtorch for the trainer (tch): the PyPI wheel's C++ libraries, without the
+# CUDA stack that only a GPU machine needs (see scripts/requirements-torch.txt).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r scripts/requirements-torch.txt
 echo "$want" > "$stamp"

@@ -1,0 +1,1 @@
+//! Training side: libtorch (tch) models and jobs.
