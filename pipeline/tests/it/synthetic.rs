@@ -149,3 +149,38 @@ fn classes_are_learnable_and_canonicalised_subjects_face_plus_z() {
     );
     assert!(test.len() >= 200 && accuracy > 0.3, "accuracy {accuracy}");
 }
+
+#[test]
+fn synthetic_pku_mmd_converts_and_splits_cross_subject() {
+    use skel_pipeline::split::{split, ClassChoice, SplitRequest};
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = tmp.path().join("raw");
+    let cfg = SynthConfig::new(Dataset::PkuV1, Scale::PerClass(3), 2);
+    let report = generate(&cfg, &raw, &|_| {}).unwrap();
+    let out = tmp.path().join("out");
+    let mut opts = options(Dataset::PkuV1, &raw.join("skeletons"), &out, Preset::Ctrgcn);
+    opts.labels = Some(raw.join("labels"));
+    let converted = convert(&opts, &NoProgress).unwrap();
+    assert!(
+        converted.manifest.quarantine.is_empty(),
+        "{:?}",
+        converted.manifest.quarantine
+    );
+    let clips: usize = report.samples.iter().map(|s| s.classes.len()).sum();
+    assert_eq!(converted.manifest.counts.samples as usize, clips);
+    let req = SplitRequest {
+        protocol: skel_schemas::Protocol::CrossSubject,
+        classes: ClassChoice::Published("paper-random".into()),
+        seed: 0,
+        validation_fraction: 0.2,
+    };
+    let files = split(&out, &out.join("splits"), &req).unwrap();
+    assert_eq!(files.len(), 3);
+    for (_, s) in &files {
+        assert!(
+            s.counts.train_seen > 0 && s.counts.test_seen > 0 && s.counts.test_unseen > 0,
+            "{:?}",
+            s.counts
+        );
+    }
+}
