@@ -1,0 +1,157 @@
+//! The typed YAML config of an `extract` job, parsed once and validated into
+//! a resolved config; nothing downstream re-checks it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::BackboneConfig;
+
+/// Where tensors live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceChoice {
+    #[default]
+    Cpu,
+    /// The first CUDA device; an error if there is none (never a silent CPU fallback).
+    Cuda,
+}
+
+impl DeviceChoice {
+    pub fn device(self) -> Result<tch::Device, String> {
+        match self {
+            Self::Cpu => Ok(tch::Device::Cpu),
+            Self::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
+            Self::Cuda => Err(
+                "device cuda was asked for, but libtorch sees no CUDA device: \
+                               use device: cpu, or run on a machine with a GPU and CUDA libtorch"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// How samples become batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// T of every batch: each sample's valid frames are resampled to it.
+    pub frames: usize,
+    pub batch_size: usize,
+    /// Training only: a random window of at least this share of the valid
+    /// frames (1.0 = no crop).
+    #[serde(default = "one")]
+    pub min_crop: f64,
+    /// Training only: random rotation about the vertical axis within
+    /// +-this many degrees (0 = none).
+    #[serde(default)]
+    pub rotation_degrees: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Optimizer {
+    /// SGD with Nesterov momentum 0.9 (ST-GCN's recipe).
+    Sgd {
+        momentum: f64,
+    },
+    Adam {
+        beta1: f64,
+        beta2: f64,
+    },
+}
+
+/// The learning-rate schedule over epochs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Schedule {
+    Constant,
+    /// Multiply by 0.1 at each listed epoch (0-based).
+    Step {
+        epochs: Vec<usize>,
+    },
+    Cosine,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+}
+
+/// An `extract` job: train the extractor on the seen classes, extract features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Converted dataset folder (manifest.yaml + shards/).
+    pub dataset: PathBuf,
+    /// Split file made from that dataset (`skel-pipeline split`).
+    pub split: PathBuf,
+    /// Output folder of the run (checkpoints, log, features).
+    pub run_dir: PathBuf,
+    #[serde(default)]
+    pub device: DeviceChoice,
+    #[serde(default)]
+    pub seed: u64,
+    pub backbone: BackboneConfig,
+    pub data: DataConfig,
+    pub train: TrainConfig,
+}
+
+impl ExtractConfig {
+    /// Reads a config; relative paths are taken from the current directory.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let cfg: Self =
+            serde_saphyr::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+        cfg.validate()
+            .map_err(|e| format!("config {}: {e}", path.display()))?;
+        Ok(cfg)
+    }
+
+    /// Cross-field rules, checked once.
+    pub fn validate(&self) -> Result<(), String> {
+        self.backbone
+            .validate()
+            .map_err(|e| format!("backbone: {e}"))?;
+        if self.data.frames < 4 {
+            return Err(format!(
+                "data.frames: {} is too short (at least 4)",
+                self.data.frames
+            ));
+        }
+        if self.data.batch_size == 0 {
+            return Err("data.batch_size: must be at least 1".into());
+        }
+        if !(0.05..=1.0).contains(&self.data.min_crop) {
+            return Err(format!(
+                "data.min_crop: {} must be in [0.05, 1]",
+                self.data.min_crop
+            ));
+        }
+        if self.train.epochs == 0 {
+            return Err("train.epochs: must be at least 1".into());
+        }
+        if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
+            return Err(format!(
+                "train.lr: {} must be a positive number",
+                self.train.lr
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).expect("configs serialise")
+    }
+}

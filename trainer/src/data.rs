@@ -1,0 +1,316 @@
+//! Samples of a converted dataset, selected by a split file, as batches of
+//! `N x C x T x V x M` tensors (C = 3, V = 25, M = 2).
+//!
+//! The samples a job needs are read from the Parquet shards once and kept in
+//! memory at the config's T (each sample's valid frames resampled to T,
+//! about 38 kB per sample at T = 64). Batches are assembled on a background
+//! thread (prefetch) in an order fixed by the seed and the epoch, with the
+//! usual training-time augmentation: a random window of the valid frames and
+//! a random rotation about the vertical axis.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use skel_pipeline::rng::Rng;
+use skel_pipeline::shard::{hash_file, read_shard};
+use skel_schemas::{Manifest, SampleRecord, SplitFile, MANIFEST_FILE};
+
+/// Joints per actor.
+pub const V: usize = 25;
+/// Actor slots per sample.
+pub const M: usize = 2;
+/// Coordinates per joint.
+pub const C: usize = 3;
+const POSE: usize = V * C;
+
+/// One sample in memory: its valid frames, `frames x M x V x C`.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub name: String,
+    /// 0-based class index of the dataset.
+    pub class: u16,
+    pub frames: usize,
+    pub joints: Vec<f32>,
+}
+
+/// The samples of a dataset that a split names, by name.
+pub struct SampleStore {
+    pub manifest: Manifest,
+    pub split: SplitFile,
+    pub samples: HashMap<String, Arc<Sample>>,
+}
+
+impl SampleStore {
+    /// Reads the split, checks it was made from this dataset, and loads every
+    /// sample any of its parts names.
+    pub fn load(dataset: &Path, split_path: &Path) -> anyhow::Result<Self> {
+        let manifest_path = dataset.join(MANIFEST_FILE);
+        let manifest = Manifest::read(&manifest_path)?;
+        let split = SplitFile::read(split_path)?;
+        let (sha, _) = hash_file(&manifest_path)?;
+        split.check_manifest(split_path, &sha)?;
+        let wanted: std::collections::HashSet<&str> = split
+            .parts
+            .named()
+            .iter()
+            .flat_map(|(_, names)| names.iter().map(String::as_str))
+            .collect();
+        let mut samples = HashMap::new();
+        for shard in &manifest.shards {
+            for row in read_shard(&Manifest::shard_path(dataset, shard), true)? {
+                if wanted.contains(row.sample.as_str()) {
+                    samples.insert(row.sample.clone(), Arc::new(to_sample(row)?));
+                }
+            }
+        }
+        if let Some(missing) = wanted.iter().find(|n| !samples.contains_key(**n)) {
+            anyhow::bail!(
+                "split {} names sample {missing}, which dataset {} does not hold",
+                split_path.display(),
+                dataset.display()
+            );
+        }
+        Ok(Self {
+            manifest,
+            split,
+            samples,
+        })
+    }
+
+    /// The samples of a list of names, in that order.
+    pub fn part(&self, names: &[String]) -> Vec<Arc<Sample>> {
+        names.iter().map(|n| Arc::clone(&self.samples[n])).collect()
+    }
+}
+
+fn to_sample(row: SampleRecord) -> anyhow::Result<Sample> {
+    let actors = usize::from(row.actors);
+    let frames = row.valid_frames as usize;
+    if row.joints.len() != row.frames as usize * actors * POSE || frames > row.frames as usize {
+        anyhow::bail!(
+            "sample {}: joints hold {} values, not frames {} x actors {actors} x 75",
+            row.sample,
+            row.joints.len(),
+            row.frames
+        );
+    }
+    // Keep the valid frames, in exactly M actor slots (extra actors dropped, missing ones zero).
+    let mut joints = vec![0f32; frames * M * POSE];
+    for t in 0..frames {
+        for m in 0..actors.min(M) {
+            let src = (t * actors + m) * POSE;
+            let dst = (t * M + m) * POSE;
+            joints[dst..dst + POSE].copy_from_slice(&row.joints[src..src + POSE]);
+        }
+    }
+    Ok(Sample {
+        name: row.sample,
+        class: row.label,
+        frames,
+        joints,
+    })
+}
+
+/// Augmentation of training batches.
+#[derive(Debug, Clone, Copy)]
+pub struct Augment {
+    pub min_crop: f64,
+    pub rotation_degrees: f64,
+}
+
+impl Augment {
+    pub const NONE: Augment = Augment {
+        min_crop: 1.0,
+        rotation_degrees: 0.0,
+    };
+}
+
+/// Writes `sample` resampled to `t_out` frames into `out` (`t_out x M x V x C`),
+/// from the window `[start, start + len)` of its frames, rotated by `yaw` radians.
+fn render(sample: &Sample, start: f64, len: f64, yaw: f64, t_out: usize, out: &mut [f32]) {
+    let width = M * POSE;
+    if sample.frames == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let (sin, cos) = (yaw.sin() as f32, yaw.cos() as f32);
+    let last = sample.frames - 1;
+    for i in 0..t_out {
+        // Linear interpolation at evenly spaced times of the window, ends included.
+        let pos = if t_out == 1 {
+            start
+        } else {
+            start + i as f64 * (len - 1.0).max(0.0) / (t_out - 1) as f64
+        };
+        let lo = (pos.floor() as usize).min(last);
+        let hi = (lo + 1).min(last);
+        let w = (pos - lo as f64).clamp(0.0, 1.0) as f32;
+        let a = &sample.joints[lo * width..(lo + 1) * width];
+        let b = &sample.joints[hi * width..(hi + 1) * width];
+        let dst = &mut out[i * width..(i + 1) * width];
+        for ((d, a), b) in dst
+            .chunks_exact_mut(3)
+            .zip(a.chunks_exact(3))
+            .zip(b.chunks_exact(3))
+        {
+            let p = [
+                a[0] + w * (b[0] - a[0]),
+                a[1] + w * (b[1] - a[1]),
+                a[2] + w * (b[2] - a[2]),
+            ];
+            d[0] = cos * p[0] + sin * p[2];
+            d[1] = p[1];
+            d[2] = -sin * p[0] + cos * p[2];
+        }
+    }
+}
+
+/// A batch ready for the model: `N x C x T x V x M` values and the targets.
+pub struct Batch {
+    pub values: Vec<f32>,
+    pub size: usize,
+    pub frames: usize,
+    /// Class index of each sample in the target space of the job.
+    pub targets: Vec<i64>,
+    pub names: Vec<String>,
+}
+
+impl Batch {
+    /// The input tensor on `device`.
+    pub fn input(&self, device: tch::Device) -> tch::Tensor {
+        // Built as N x T x M x V x C, permuted to N x C x T x V x M.
+        tch::Tensor::from_slice(&self.values)
+            .view([
+                self.size as i64,
+                self.frames as i64,
+                M as i64,
+                V as i64,
+                C as i64,
+            ])
+            .permute([0, 4, 1, 3, 2])
+            .contiguous()
+            .to_device(device)
+    }
+
+    pub fn targets(&self, device: tch::Device) -> tch::Tensor {
+        tch::Tensor::from_slice(&self.targets).to_device(device)
+    }
+}
+
+/// An epoch's batches, assembled on a background thread two batches ahead.
+pub fn batches(
+    samples: Vec<Arc<Sample>>,
+    targets: Vec<i64>,
+    batch_size: usize,
+    frames: usize,
+    shuffle: Option<(u64, usize)>,
+    augment: Augment,
+) -> mpsc::Receiver<Batch> {
+    let (tx, rx) = mpsc::sync_channel(2);
+    std::thread::spawn(move || {
+        let mut order: Vec<usize> = (0..samples.len()).collect();
+        let (seed, epoch) = shuffle.unwrap_or((0, 0));
+        if shuffle.is_some() {
+            Rng::from_parts(&[seed, epoch as u64, 0x5_4FF1E]).shuffle(&mut order);
+        }
+        for chunk in order.chunks(batch_size) {
+            let width = frames * M * POSE;
+            let mut values = vec![0f32; chunk.len() * width];
+            for (k, &i) in chunk.iter().enumerate() {
+                let s = &samples[i];
+                let mut rng = Rng::from_parts(&[seed, epoch as u64, i as u64]);
+                let valid = s.frames as f64;
+                let len = if augment.min_crop < 1.0 {
+                    valid * rng.range(augment.min_crop, 1.0)
+                } else {
+                    valid
+                };
+                let start = rng
+                    .range(0.0, (valid - len).max(0.0) + f64::EPSILON)
+                    .min(valid - len)
+                    .max(0.0);
+                let yaw = augment.rotation_degrees.to_radians() * rng.range(-1.0, 1.0);
+                render(
+                    s,
+                    start,
+                    len.max(1.0),
+                    yaw,
+                    frames,
+                    &mut values[k * width..(k + 1) * width],
+                );
+            }
+            let batch = Batch {
+                values,
+                size: chunk.len(),
+                frames,
+                targets: chunk.iter().map(|&i| targets[i]).collect(),
+                names: chunk.iter().map(|&i| samples[i].name.clone()).collect(),
+            };
+            if tx.send(batch).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(frames: usize) -> Sample {
+        Sample {
+            name: "s".into(),
+            class: 0,
+            frames,
+            joints: (0..frames).flat_map(|t| vec![t as f32; M * POSE]).collect(),
+        }
+    }
+
+    #[test]
+    fn rendering_resamples_and_rotates() {
+        let s = ramp(11);
+        let mut out = vec![0f32; 6 * M * POSE];
+        render(&s, 0.0, 11.0, 0.0, 6, &mut out);
+        let firsts: Vec<f32> = (0..6).map(|t| out[t * M * POSE]).collect();
+        assert_eq!(firsts, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        render(&s, 0.0, 11.0, std::f64::consts::FRAC_PI_2, 6, &mut out);
+        // (x, y, z) = (2, 2, 2) at t = 1 turned by 90 degrees: x' = z, z' = -x.
+        let p = &out[M * POSE..M * POSE + 3];
+        assert!(
+            (p[0] - 2.0).abs() < 1e-5 && (p[1] - 2.0).abs() < 1e-5 && (p[2] + 2.0).abs() < 1e-5,
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn batches_are_fixed_by_seed_and_epoch() {
+        let samples: Vec<Arc<Sample>> = (0..10).map(|i| Arc::new(ramp(5 + i))).collect();
+        let targets: Vec<i64> = (0..10).collect();
+        let order = |epoch| {
+            batches(
+                samples.clone(),
+                targets.clone(),
+                4,
+                8,
+                Some((3, epoch)),
+                Augment {
+                    min_crop: 0.5,
+                    rotation_degrees: 10.0,
+                },
+            )
+            .iter()
+            .flat_map(|b| b.values.into_iter().zip(std::iter::repeat(b.targets[0])))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(order(0), order(0));
+        assert_ne!(order(0), order(1));
+        let all: Vec<Batch> = batches(samples, targets, 4, 8, None, Augment::NONE)
+            .iter()
+            .collect();
+        assert_eq!(all.iter().map(|b| b.size).collect::<Vec<_>>(), [4, 4, 2]);
+        assert_eq!(all[0].input(tch::Device::Cpu).size(), [4, 3, 8, 25, 2]);
+    }
+}

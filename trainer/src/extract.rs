@@ -1,0 +1,351 @@
+//! `extract`: trains the skeleton feature extractor on the seen classes of a
+//! split's training part, checkpointing every epoch (`--resume` continues from
+//! the last one), then writes every sample's feature f_x and seen-class logits.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use skel_pipeline::shard::hash_file;
+use skel_schemas::MANIFEST_FILE;
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::config::{ExtractConfig, Schedule};
+use crate::data::{batches, Augment, Sample, SampleStore};
+use crate::features::{self, FeatureRow};
+use crate::model::{self, Backbone};
+use crate::optim::Optim;
+use crate::run_dir::{write_atomic, RunDir, RunInfo};
+
+/// How to run the job.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Continue from the last checkpoint of the run directory.
+    pub resume: bool,
+    /// Show progress bars.
+    pub progress: bool,
+    /// Stop after this many finished epochs, as if interrupted (tests).
+    pub stop_after: Option<usize>,
+}
+
+/// What a job did.
+#[derive(Debug, Clone)]
+pub struct ExtractReport {
+    pub resumed_from: Option<usize>,
+    pub epochs_done: usize,
+    /// Per finished epoch of this process: (epoch, train loss, train acc, test-seen acc).
+    pub log: Vec<(usize, f64, f64, f64)>,
+    pub test_seen_accuracy: f64,
+    pub feature_rows: usize,
+    pub seconds: f64,
+}
+
+fn learning_rate(cfg: &ExtractConfig, epoch: usize) -> f64 {
+    let base = cfg.train.lr;
+    match &cfg.train.schedule {
+        Schedule::Constant => base,
+        Schedule::Step { epochs } => {
+            base * 0.1f64.powi(epochs.iter().filter(|&&e| e <= epoch).count() as i32)
+        }
+        Schedule::Cosine => {
+            base * 0.5
+                * (1.0 + (std::f64::consts::PI * epoch as f64 / cfg.train.epochs as f64).cos())
+        }
+    }
+}
+
+fn bar(show: bool, len: u64, prefix: String) -> ProgressBar {
+    let target = if show {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let pb = ProgressBar::with_draw_target(Some(len), target);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} samples ({per_sec}) {msg}",
+        )
+        .expect("valid template"),
+    );
+    pb.set_prefix(prefix);
+    pb
+}
+
+/// Accuracy of `model` on samples with targets, in eval mode.
+fn accuracy(
+    model: &dyn Backbone,
+    samples: &[std::sync::Arc<Sample>],
+    targets: &[i64],
+    cfg: &ExtractConfig,
+    device: Device,
+) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut correct = 0i64;
+    for batch in batches(
+        samples.to_vec(),
+        targets.to_vec(),
+        cfg.data.batch_size,
+        cfg.data.frames,
+        None,
+        Augment::NONE,
+    ) {
+        let (_, logits) = tch::no_grad(|| model.forward_t(&batch.input(device), false));
+        correct += logits
+            .argmax(-1, false)
+            .eq_tensor(&batch.targets(device))
+            .sum(Kind::Int64)
+            .int64_value(&[]);
+    }
+    correct as f64 / samples.len() as f64
+}
+
+/// Runs an extract job.
+pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<ExtractReport> {
+    let started = Instant::now();
+    let device = cfg.device.device().map_err(anyhow::Error::msg)?;
+    let store = SampleStore::load(&cfg.dataset, &cfg.split)?;
+    let split = &store.split;
+    let seen: Vec<u16> = split.classes.seen.iter().map(|c| c.index).collect();
+    let target_of: BTreeMap<u16, i64> = seen
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| (c, i as i64))
+        .collect();
+
+    let run = RunDir::create(&cfg.run_dir)
+        .with_context(|| format!("creating run directory {}", cfg.run_dir.display()))?;
+    let config_text = cfg.to_yaml();
+    let latest = run.latest();
+    if run.config().exists() {
+        let old = std::fs::read_to_string(run.config())?;
+        if !opts.resume {
+            anyhow::bail!(
+                "{} already holds a run: pass --resume to continue it, or choose another run_dir",
+                cfg.run_dir.display()
+            );
+        }
+        if old != config_text {
+            anyhow::bail!(
+                "--resume: the config differs from the one {} was started with ({}); resume with the same config",
+                cfg.run_dir.display(),
+                run.config().display()
+            );
+        }
+    }
+    write_atomic(&run.config(), config_text.as_bytes())?;
+    let info = RunInfo {
+        tool: "skel-trainer".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        dataset: cfg.dataset.clone(),
+        manifest_sha256: hash_file(&cfg.dataset.join(MANIFEST_FILE))?.0,
+        split: cfg.split.clone(),
+        split_sha256: hash_file(&cfg.split)?.0,
+        split_name: split.name.clone(),
+        split_run: split.run,
+        device: format!("{device:?}"),
+    };
+    write_atomic(&run.info(), serde_saphyr::to_string(&info)?.as_bytes())?;
+
+    tch::manual_seed(cfg.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let model = model::build(&vs.root(), &cfg.backbone, 3, seen.len() as i64);
+    let mut optim = Optim::new(
+        cfg.train.optimizer,
+        cfg.train.weight_decay,
+        vs.trainable_variables(),
+    );
+
+    let mut start_epoch = 0;
+    let resumed_from = if opts.resume { latest } else { None };
+    if let Some(epoch) = resumed_from {
+        vs.load(run.checkpoint(epoch))
+            .with_context(|| format!("loading {}", run.checkpoint(epoch).display()))?;
+        let state = Tensor::load_multi_with_device(run.optimiser(epoch), device)?;
+        optim.load_state(&state).map_err(anyhow::Error::msg)?;
+        start_epoch = epoch;
+        tracing::info!("resuming after epoch {epoch}");
+    }
+    let mut log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.log())?;
+    if start_epoch == 0 {
+        log_file.set_len(0)?;
+        writeln!(
+            log_file,
+            "epoch,lr,train_loss,train_accuracy,test_seen_accuracy,samples_per_second"
+        )?;
+    }
+
+    let train = store.part(&split.parts.train_seen);
+    let train_targets: Vec<i64> = train.iter().map(|s| target_of[&s.class]).collect();
+    let test = store.part(&split.parts.test_seen);
+    let test_targets: Vec<i64> = test.iter().map(|s| target_of[&s.class]).collect();
+    let augment = Augment {
+        min_crop: cfg.data.min_crop,
+        rotation_degrees: cfg.data.rotation_degrees,
+    };
+    let mut log = Vec::new();
+    let mut epochs_done = start_epoch;
+    for epoch in start_epoch..cfg.train.epochs {
+        // Dropout and every other random op of the epoch depend on (seed, epoch) only.
+        tch::manual_seed(
+            (cfg.seed as i64)
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as i64 + 1),
+        );
+        let lr = learning_rate(cfg, epoch);
+        let pb = bar(
+            opts.progress,
+            train.len() as u64,
+            format!("epoch {}/{}", epoch + 1, cfg.train.epochs),
+        );
+        let epoch_start = Instant::now();
+        let (mut loss_sum, mut correct, mut seen_n) = (0.0, 0i64, 0usize);
+        for batch in batches(
+            train.clone(),
+            train_targets.clone(),
+            cfg.data.batch_size,
+            cfg.data.frames,
+            Some((cfg.seed, epoch)),
+            augment,
+        ) {
+            let targets = batch.targets(device);
+            let (_, logits) = model.forward_t(&batch.input(device), true);
+            let loss = logits.cross_entropy_for_logits(&targets);
+            optim.zero_grad();
+            loss.backward();
+            optim.step(lr);
+            let loss_value = loss.double_value(&[]);
+            if !loss_value.is_finite() {
+                anyhow::bail!(
+                    "epoch {}: the loss became {loss_value}; the last good checkpoint is kept in {} (lower train.lr?)",
+                    epoch + 1,
+                    run.root.join("checkpoints").display()
+                );
+            }
+            loss_sum += loss_value * batch.size as f64;
+            correct += logits
+                .argmax(-1, false)
+                .eq_tensor(&targets)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+            seen_n += batch.size;
+            pb.inc(batch.size as u64);
+            pb.set_message(format!("loss {:.3}", loss_sum / seen_n as f64));
+        }
+        pb.finish_and_clear();
+        let rate = seen_n as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+        let test_acc = accuracy(model.as_ref(), &test, &test_targets, cfg, device);
+        let (loss, acc) = (
+            loss_sum / seen_n.max(1) as f64,
+            correct as f64 / seen_n.max(1) as f64,
+        );
+        writeln!(
+            log_file,
+            "{},{lr},{loss:.6},{acc:.4},{test_acc:.4},{rate:.1}",
+            epoch + 1
+        )?;
+        tracing::info!("epoch {}: loss {loss:.4}, train acc {acc:.3}, test-seen acc {test_acc:.3}, {rate:.0} samples/s", epoch + 1);
+        log.push((epoch + 1, loss, acc, test_acc));
+        // Weights first, then the optimiser state that marks the checkpoint complete.
+        let (ckpt, optim_path) = (run.checkpoint(epoch + 1), run.optimiser(epoch + 1));
+        let tmp = ckpt.with_extension("ot.tmp");
+        vs.save(&tmp)?;
+        std::fs::rename(&tmp, &ckpt)?;
+        let tmp = optim_path.with_extension("ot.tmp");
+        Tensor::save_multi(&optim.state(), &tmp)?;
+        std::fs::rename(&tmp, &optim_path)?;
+        epochs_done = epoch + 1;
+        if opts.stop_after == Some(epochs_done) {
+            return Ok(ExtractReport {
+                resumed_from,
+                epochs_done,
+                log,
+                test_seen_accuracy: test_acc,
+                feature_rows: 0,
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    let test_seen_accuracy = accuracy(model.as_ref(), &test, &test_targets, cfg, device);
+    let rows = extract_features(model.as_ref(), &store, cfg, device, opts.progress)?;
+    features::write(&run.features(), &rows)?;
+    Ok(ExtractReport {
+        resumed_from,
+        epochs_done,
+        log,
+        test_seen_accuracy,
+        feature_rows: rows.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Features and seen logits of every sample of every part.
+fn extract_features(
+    model: &dyn Backbone,
+    store: &SampleStore,
+    cfg: &ExtractConfig,
+    device: Device,
+    progress: bool,
+) -> anyhow::Result<Vec<FeatureRow>> {
+    let mut names: Vec<String> = store
+        .split
+        .parts
+        .named()
+        .iter()
+        .flat_map(|(_, n)| n.iter().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let samples = store.part(&names);
+    let pb = bar(progress, samples.len() as u64, "extracting".into());
+    let mut out: BTreeMap<String, (Vec<f32>, Vec<f32>)> = BTreeMap::new();
+    let zeros = vec![0i64; samples.len()];
+    for batch in batches(
+        samples.clone(),
+        zeros,
+        cfg.data.batch_size,
+        cfg.data.frames,
+        None,
+        Augment::NONE,
+    ) {
+        let (features, logits) = tch::no_grad(|| model.forward_t(&batch.input(device), false));
+        let features =
+            Vec::<Vec<f32>>::try_from(features.to_device(Device::Cpu).to_kind(Kind::Float))?;
+        let logits = Vec::<Vec<f32>>::try_from(logits.to_device(Device::Cpu).to_kind(Kind::Float))?;
+        for ((name, f), l) in batch.names.into_iter().zip(features).zip(logits) {
+            out.insert(name, (f, l));
+        }
+        pb.inc(batch.size as u64);
+    }
+    pb.finish_and_clear();
+    let class_of: BTreeMap<&str, u16> =
+        samples.iter().map(|s| (s.name.as_str(), s.class)).collect();
+    let mut rows = Vec::new();
+    for (part, part_names) in store.split.parts.named() {
+        for name in part_names {
+            let (feature, seen_logits) = &out[name];
+            rows.push(FeatureRow {
+                sample: name.clone(),
+                label: class_of[name.as_str()],
+                part: part.to_owned(),
+                feature: feature.clone(),
+                seen_logits: seen_logits.clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// Reads a config file and runs it (the CLI's entry point).
+pub fn run_file(path: &Path, opts: &ExtractOptions) -> anyhow::Result<ExtractReport> {
+    let cfg = ExtractConfig::read(path).map_err(anyhow::Error::msg)?;
+    run(&cfg, opts)
+}

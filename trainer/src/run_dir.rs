@@ -1,0 +1,90 @@
+//! A self-describing run directory: the resolved config, what the run read
+//! (split and manifest checksums, code version), checkpoints, log, outputs.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// `run.yaml`: what the run was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    pub tool: String,
+    pub version: String,
+    pub dataset: PathBuf,
+    pub manifest_sha256: String,
+    pub split: PathBuf,
+    pub split_sha256: String,
+    pub split_name: String,
+    pub split_run: u32,
+    pub device: String,
+}
+
+/// Paths inside a run directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+impl RunDir {
+    pub fn create(root: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(root.join("checkpoints"))?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.root.join("config.yaml")
+    }
+
+    pub fn info(&self) -> PathBuf {
+        self.root.join("run.yaml")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.root.join("train_log.csv")
+    }
+
+    pub fn features(&self) -> PathBuf {
+        self.root.join("features.parquet")
+    }
+
+    /// Checkpoint after `epoch` (1-based count of finished epochs).
+    pub fn checkpoint(&self, epoch: usize) -> PathBuf {
+        self.root
+            .join("checkpoints")
+            .join(format!("epoch-{epoch:04}.ot"))
+    }
+
+    /// The optimiser state beside a checkpoint.
+    pub fn optimiser(&self, epoch: usize) -> PathBuf {
+        self.root
+            .join("checkpoints")
+            .join(format!("epoch-{epoch:04}.optim.ot"))
+    }
+
+    /// The latest complete checkpoint (its optimiser state written too).
+    pub fn latest(&self) -> Option<usize> {
+        let entries = std::fs::read_dir(self.root.join("checkpoints")).ok()?;
+        entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let epoch: usize = name
+                    .strip_prefix("epoch-")?
+                    .strip_suffix(".ot")?
+                    .parse()
+                    .ok()?;
+                self.optimiser(epoch).exists().then_some(epoch)
+            })
+            .max()
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,103 @@
+//! The extract job: features for every part, exact resume, clear refusals.
+
+use skel_trainer::extract::{run, ExtractOptions};
+use tch::Tensor;
+
+use crate::util::{config, dataset};
+
+fn weights(path: &std::path::Path) -> Vec<(String, Vec<f32>)> {
+    let mut named: Vec<(String, Vec<f32>)> = Tensor::load_multi(path)
+        .unwrap()
+        .into_iter()
+        .map(|(n, t)| {
+            (
+                n,
+                Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap(),
+            )
+        })
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    named
+}
+
+#[test]
+fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 3);
+    let straight = config(&data, &split, &tmp.path().join("straight"), 3);
+    let report = run(&straight, &ExtractOptions::default()).unwrap();
+    assert_eq!(report.epochs_done, 3);
+
+    let resumed_cfg = config(&data, &split, &tmp.path().join("resumed"), 3);
+    let first = run(
+        &resumed_cfg,
+        &ExtractOptions {
+            stop_after: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(first.epochs_done, 1);
+    let refused = run(&resumed_cfg, &ExtractOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("--resume"), "{refused}");
+    let second = run(
+        &resumed_cfg,
+        &ExtractOptions {
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!((second.resumed_from, second.epochs_done), (Some(1), 3));
+
+    let a = weights(&straight.run_dir.join("checkpoints/epoch-0003.ot"));
+    let b = weights(&resumed_cfg.run_dir.join("checkpoints/epoch-0003.ot"));
+    assert_eq!(a, b, "resumed weights differ from the uninterrupted run's");
+
+    // One row per (sample, part), 16-d features, one logit per seen class.
+    let split_file = skel_schemas::SplitFile::read(&split).unwrap();
+    let expected: usize = split_file.parts.named().iter().map(|(_, n)| n.len()).sum();
+    assert_eq!(report.feature_rows, expected);
+    let rows = parquet_rows(&straight.run_dir.join("features.parquet"));
+    assert_eq!(rows, expected);
+
+    let mut other = resumed_cfg.clone();
+    other.train.lr = 0.01;
+    let err = run(
+        &other,
+        &ExtractOptions {
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("config differs"), "{err}");
+}
+
+fn parquet_rows(path: &std::path::Path) -> usize {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    reader.metadata().file_metadata().num_rows() as usize
+}
+
+#[test]
+fn a_split_of_another_dataset_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 1);
+    // Changing the manifest changes its checksum.
+    let manifest = data.join("manifest.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("tool:", "# edited\ntool:")).unwrap();
+    let err = run(
+        &config(&data, &split, &tmp.path().join("r"), 1),
+        &ExtractOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("make the split again"),
+        "{err:#}"
+    );
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the trainer (one binary; shared helpers in `util`).
+
+mod extract;
+mod util;
