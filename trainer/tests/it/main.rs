@@ -1,4 +1,5 @@
 //! Integration tests of the trainer (one binary; shared helpers in `util`).
 
 mod extract;
+mod models;
 mod util;
