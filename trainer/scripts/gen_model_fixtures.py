@@ -79,14 +79,15 @@ class GraphConv(nn.Module):
 
 
 class TemporalConv(nn.Module):
-    def __init__(self, c, stride):
+    def __init__(self, c, stride, dropout=0.0):
         super().__init__()
         self.bn1 = nn.BatchNorm2d(c)
         self.conv = nn.Conv2d(c, c, (KERNEL, 1), (stride, 1), ((KERNEL - 1) // 2, 0))
         self.bn2 = nn.BatchNorm2d(c)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x):
-        return self.bn2(self.conv(torch.relu(self.bn1(x))))
+        return self.dropout(self.bn2(self.conv(torch.relu(self.bn1(x)))))
 
 
 class Projection(nn.Module):
@@ -100,10 +101,10 @@ class Projection(nn.Module):
 
 
 class StBlock(nn.Module):
-    def __init__(self, c_in, c_out, stride, residual):
+    def __init__(self, c_in, c_out, stride, residual, dropout=0.0):
         super().__init__()
         self.gcn = GraphConv(c_in, c_out)
-        self.tcn = TemporalConv(c_out, stride)
+        self.tcn = TemporalConv(c_out, stride, dropout)
         self.importance = nn.Parameter(torch.ones(3, V, V))
         self.kind = "none" if not residual else ("identity" if c_in == c_out and stride == 1 else "project")
         if self.kind == "project":
@@ -117,15 +118,15 @@ class StBlock(nn.Module):
 
 
 class StGcn(nn.Module):
-    def __init__(self):
+    def __init__(self, widths=WIDTHS, strides=STRIDES, classes=CLASSES, dropout=0.0):
         super().__init__()
         self.data_bn = nn.BatchNorm1d(C * V * M)
         blocks, c_in = [], C
-        for i, (c_out, stride) in enumerate(zip(WIDTHS, STRIDES)):
-            blocks.append(StBlock(c_in, c_out, stride, i > 0))
+        for i, (c_out, stride) in enumerate(zip(widths, strides)):
+            blocks.append(StBlock(c_in, c_out, stride, i > 0, dropout))
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.fc = nn.Conv2d(c_in, CLASSES, 1)
+        self.fc = nn.Conv2d(c_in, classes, 1)
         self.register_buffer("a", spatial_partition(), persistent=False)
 
     def forward(self, x):

@@ -2,6 +2,7 @@
 //! extractors and the jobs that train them and extract features from a
 //! converted dataset and a split file.
 
+pub mod allocator;
 pub mod config;
 pub mod data;
 pub mod extract;

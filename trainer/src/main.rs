@@ -50,6 +50,7 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    skel_trainer::allocator::tune();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
