@@ -13,7 +13,7 @@ use skel_pipeline::shard::hash_file;
 use skel_schemas::MANIFEST_FILE;
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::config::{ExtractConfig, Schedule};
+use crate::config::{DeviceChoice, ExtractConfig, Schedule};
 use crate::data::{batches, Augment, Sample, SampleStore};
 use crate::features::{self, FeatureRow};
 use crate::model::{self, Backbone};
@@ -344,8 +344,15 @@ fn extract_features(
     Ok(rows)
 }
 
-/// Reads a config file and runs it (the CLI's entry point).
-pub fn run_file(path: &Path, opts: &ExtractOptions) -> anyhow::Result<ExtractReport> {
-    let cfg = ExtractConfig::read(path).map_err(anyhow::Error::msg)?;
+/// Reads a config file, applies a device override, and runs it (the CLI's entry point).
+pub fn run_file(
+    path: &Path,
+    device: Option<DeviceChoice>,
+    opts: &ExtractOptions,
+) -> anyhow::Result<ExtractReport> {
+    let mut cfg = ExtractConfig::read(path).map_err(anyhow::Error::msg)?;
+    if let Some(device) = device {
+        cfg.device = device;
+    }
     run(&cfg, opts)
 }

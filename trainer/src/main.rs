@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use skel_trainer::config::DeviceChoice;
 use skel_trainer::extract::{run_file, ExtractOptions};
 
 /// Zero-shot skeleton action recognition training on libtorch.
@@ -33,7 +34,17 @@ enum Command {
         /// Continue the run in the config's run_dir from its last checkpoint.
         #[arg(long)]
         resume: bool,
+        /// Override the config's device; cuda fails when no GPU is visible
+        /// (never a silent CPU fallback).
+        #[arg(long, value_enum)]
+        device: Option<DeviceArg>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DeviceArg {
+    Cpu,
+    Cuda,
 }
 
 fn init_logging(verbose: u8) {
@@ -54,13 +65,21 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
-        Command::Extract { config, resume } => {
+        Command::Extract {
+            config,
+            resume,
+            device,
+        } => {
             let opts = ExtractOptions {
                 resume,
                 progress: !cli.quiet,
                 stop_after: None,
             };
-            run_file(&config, &opts).map(|r| {
+            let device = device.map(|d| match d {
+                DeviceArg::Cpu => DeviceChoice::Cpu,
+                DeviceArg::Cuda => DeviceChoice::Cuda,
+            });
+            run_file(&config, device, &opts).map(|r| {
                 println!(
                     "trained {} epochs{} in {:.0} s: test-seen accuracy {:.1} %; {} feature rows written",
                     r.epochs_done,

@@ -101,3 +101,14 @@ fn a_split_of_another_dataset_is_refused() {
         "{err:#}"
     );
 }
+
+#[test]
+fn cuda_without_a_gpu_is_an_error_not_a_fallback() {
+    if tch::Cuda::is_available() {
+        return;
+    }
+    let err = skel_trainer::config::DeviceChoice::Cuda
+        .device()
+        .unwrap_err();
+    assert!(err.contains("no CUDA device"), "{err}");
+}
