@@ -10,7 +10,10 @@ needed for `import torch`, even on CPU; keep that venv outside the repo):
     /tmp/torchfull/bin/python trainer/scripts/gen_model_fixtures.py
 
 It writes trainer/tests/fixtures/models/{stgcn,shiftgcn}/: every parameter and
-buffer as <name>.npy, and input.npy, features.npy, logits.npy.
+buffer as <name>.npy; input.npy, and features.npy, logits.npy in eval mode;
+train_features.npy, train_logits.npy in train mode (dropout 0, so batch-norm
+batch statistics are the only difference), and after_train/<name>.npy, the
+batch-norm running statistics after that one train-mode pass.
 """
 
 from pathlib import Path
@@ -258,6 +261,19 @@ def main():
                 np.save(out / f"{key}.npy", value.numpy().astype(np.float32))
         for key, value in [("input", x), ("features", features), ("logits", logits)]:
             np.save(out / f"{key}.npy", value.numpy().astype(np.float32))
+        # Train mode (dropout 0): batch statistics, and running statistics updated once.
+        model.train()
+        with torch.no_grad():
+            features, logits = model(x)
+        for key, value in [("train_features", features), ("train_logits", logits)]:
+            np.save(out / f"{key}.npy", value.numpy().astype(np.float32))
+        after = out / "after_train"
+        after.mkdir(exist_ok=True)
+        for old in after.glob("*.npy"):
+            old.unlink()
+        for key, value in model.state_dict().items():
+            if key.endswith(("running_mean", "running_var")):
+                np.save(after / f"{key}.npy", value.numpy().astype(np.float32))
         print(f"{name}: {len(model.state_dict())} tensors, features {tuple(features.shape)}, logits {tuple(logits.shape)}")
 
 

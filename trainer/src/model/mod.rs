@@ -50,6 +50,21 @@ impl BackboneConfig {
         }
     }
 
+    /// The golden fixtures' three-block network (widths 8, 16, 16; strides
+    /// 1, 2, 1; no dropout): small enough for tests, deterministic in train mode.
+    pub fn tiny(arch: Arch) -> Self {
+        Self {
+            arch,
+            widths: vec![8, 16, 16],
+            strides: vec![1, 2, 1],
+            temporal_kernel: 9,
+            dropout: 0.0,
+            edge_importance: true,
+        }
+    }
+
+    /// The cross-field rules: one stride per width, positive sizes, an odd
+    /// temporal kernel, dropout in [0, 1).
     pub fn validate(&self) -> Result<(), String> {
         if self.widths.is_empty() || self.widths.len() != self.strides.len() {
             return Err(format!(
@@ -81,7 +96,9 @@ impl BackboneConfig {
 
 /// A feature extractor with a classifier head.
 pub trait Backbone: Send {
-    /// `xs`: N x C x T x V x M -> (features N x F, logits N x classes).
+    /// `xs`: N x C x T x V x M (C the `in_channels` of [`build`], V = 25,
+    /// M = 2; a float tensor on the model's device) -> (features N x F,
+    /// logits N x classes). Other shapes are a programmer error and panic.
     fn forward_t(&self, xs: &Tensor, train: bool) -> (Tensor, Tensor);
 }
 
@@ -119,4 +136,31 @@ pub(crate) fn pool(x: &Tensor, n: i64) -> Tensor {
     x.mean_dim([2, 3].as_slice(), false, tch::Kind::Float)
         .view([n, -1, f])
         .mean_dim([1].as_slice(), false, tch::Kind::Float)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        for arch in [Arch::Stgcn, Arch::Shiftgcn] {
+            assert_eq!(BackboneConfig::standard(arch).validate(), Ok(()));
+            assert_eq!(BackboneConfig::standard(arch).feature_dim(), 256);
+            assert_eq!(BackboneConfig::tiny(arch).validate(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn validate_names_the_broken_rule() {
+        let mut cfg = BackboneConfig::tiny(Arch::Stgcn);
+        cfg.strides.pop();
+        assert!(cfg.validate().unwrap_err().contains("same"));
+        let mut cfg = BackboneConfig::tiny(Arch::Stgcn);
+        cfg.temporal_kernel = 8;
+        assert!(cfg.validate().unwrap_err().contains("odd"));
+        let mut cfg = BackboneConfig::tiny(Arch::Shiftgcn);
+        cfg.dropout = 1.0;
+        assert!(cfg.validate().unwrap_err().contains("dropout"));
+    }
 }

@@ -11,8 +11,10 @@
 //! Temporal unit (shift convolution): BN, a fixed temporal shift (a third of
 //! the channels from the previous frame, a third from the next, the rest in
 //! place; zeros at the ends), a pointwise conv, ReLU, the block's temporal
-//! stride (every `stride`-th frame), BN. The paper's learnable-offset
-//! temporal shift is replaced by this fixed shift (its "naive" variant).
+//! stride (every `stride`-th frame), BN, then the config's dropout (the
+//! paper has none; it is 0 in the fixtures). The paper's learnable-offset
+//! temporal shift is replaced by this fixed shift (its "naive" variant), and
+//! its shift-conv-shift by shift-conv.
 //!
 //! Blocks, residuals, pooling and head are as in ST-GCN.
 
