@@ -130,12 +130,16 @@ pub(crate) fn data_bn(bn: &nn::BatchNorm, xs: &Tensor, train: bool) -> Tensor {
         .view([n * m, c, t, v])
 }
 
-/// Global average pool over T and V, mean over M: N*M x F x T x V -> N x F.
-pub(crate) fn pool(x: &Tensor, n: i64) -> Tensor {
+/// Global average pool over T and V, mean over M, then the 1x1-conv head:
+/// N*M x F x T x V -> (features N x F, logits N x classes).
+pub(crate) fn pool_and_classify(x: &Tensor, n: i64, fc: &nn::Conv2D) -> (Tensor, Tensor) {
     let f = x.size()[1];
-    x.mean_dim([2, 3].as_slice(), false, tch::Kind::Float)
+    let features = x
+        .mean_dim([2, 3].as_slice(), false, tch::Kind::Float)
         .view([n, -1, f])
-        .mean_dim([1].as_slice(), false, tch::Kind::Float)
+        .mean_dim([1].as_slice(), false, tch::Kind::Float);
+    let logits = features.view([n, f, 1, 1]).apply(fc).view([n, -1]);
+    (features, logits)
 }
 
 #[cfg(test)]

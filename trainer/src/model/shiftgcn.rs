@@ -21,7 +21,7 @@
 use tch::nn;
 use tch::Tensor;
 
-use super::{data_bn, graph, pool, Backbone, BackboneConfig};
+use super::{data_bn, graph, pool_and_classify, Backbone, BackboneConfig};
 
 const V: i64 = graph::V as i64;
 
@@ -236,9 +236,6 @@ impl Backbone for ShiftGcn {
         for block in &self.blocks {
             x = block.forward_t(&x, train);
         }
-        let features = pool(&x, n);
-        let f = features.size()[1];
-        let logits = features.view([n, f, 1, 1]).apply(&self.fc).view([n, -1]);
-        (features, logits)
+        pool_and_classify(&x, n, &self.fc)
     }
 }

@@ -12,7 +12,7 @@
 use tch::nn;
 use tch::{Kind, Tensor};
 
-use super::{data_bn, graph, pool, Backbone, BackboneConfig};
+use super::{data_bn, graph, pool_and_classify, Backbone, BackboneConfig};
 
 /// Spatial graph convolution: N x C_in x T x V -> N x C_out x T x V.
 #[derive(Debug)]
@@ -202,9 +202,6 @@ impl Backbone for StGcn {
         for block in &self.blocks {
             x = block.forward_t(&x, &self.a, train);
         }
-        let features = pool(&x, n); // N, F
-        let f = features.size()[1];
-        let logits = features.view([n, f, 1, 1]).apply(&self.fc).view([n, -1]);
-        (features, logits)
+        pool_and_classify(&x, n, &self.fc)
     }
 }
