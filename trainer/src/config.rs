@@ -88,6 +88,65 @@ pub struct TrainConfig {
     pub schedule: Schedule,
 }
 
+/// Which classes and parts an extractor trains and extracts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Train on `train_seen` (all seen classes); extract `train_seen`,
+    /// `test_seen` and `test_unseen`.
+    #[default]
+    Main,
+    /// The gate's validation phase: train on `validation_train` (the seen
+    /// classes less the pseudo-unseen ones), so that the pseudo-unseen classes
+    /// are as new to the extractor as the unseen ones are in the main phase;
+    /// extract `validation_train`, `validation_seen` and `validation_unseen`.
+    Validation,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Main => "main",
+            Self::Validation => "validation",
+        }
+    }
+
+    /// The parts of a split this phase trains on, tests seen accuracy on, and
+    /// holds unseen samples in: (train, test-seen, unseen).
+    pub fn parts(self) -> [&'static str; 3] {
+        match self {
+            Self::Main => ["train_seen", "test_seen", "test_unseen"],
+            Self::Validation => ["validation_train", "validation_seen", "validation_unseen"],
+        }
+    }
+
+    /// The seen and unseen classes of this phase, in split order.
+    pub fn classes(
+        self,
+        split: &skel_schemas::SplitFile,
+    ) -> (Vec<skel_schemas::ClassEntry>, Vec<skel_schemas::ClassEntry>) {
+        match self {
+            Self::Main => (split.classes.seen.clone(), split.classes.unseen.clone()),
+            Self::Validation => {
+                let held: std::collections::BTreeSet<u16> = split
+                    .classes
+                    .validation_unseen
+                    .iter()
+                    .map(|c| c.index)
+                    .collect();
+                let seen = split
+                    .classes
+                    .seen
+                    .iter()
+                    .filter(|c| !held.contains(&c.index))
+                    .cloned()
+                    .collect();
+                (seen, split.classes.validation_unseen.clone())
+            }
+        }
+    }
+}
+
 /// An `extract` job: train the extractor on the seen classes, extract features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +161,9 @@ pub struct ExtractConfig {
     pub device: DeviceChoice,
     #[serde(default)]
     pub seed: u64,
+    /// `main` (default) or `validation` (the gate's phase, see [`Phase`]).
+    #[serde(default)]
+    pub phase: Phase,
     pub backbone: BackboneConfig,
     pub data: DataConfig,
     pub train: TrainConfig,

@@ -110,7 +110,16 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     let device = cfg.device.device().map_err(anyhow::Error::msg)?;
     let store = SampleStore::load(&cfg.dataset, &cfg.split)?;
     let split = &store.split;
-    let seen: Vec<u16> = split.classes.seen.iter().map(|c| c.index).collect();
+    let (seen_classes, _) = cfg.phase.classes(split);
+    if seen_classes.is_empty() {
+        anyhow::bail!(
+            "split {}: the {} phase has no seen classes to train on",
+            cfg.split.display(),
+            cfg.phase.name()
+        );
+    }
+    let seen: Vec<u16> = seen_classes.iter().map(|c| c.index).collect();
+    let [train_part, test_part, _] = cfg.phase.parts();
     let target_of: BTreeMap<u16, i64> = seen
         .iter()
         .enumerate()
@@ -182,9 +191,25 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         )?;
     }
 
-    let train = store.part(&split.parts.train_seen);
+    let part = |name: &str| {
+        let names = split
+            .parts
+            .named()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, names)| names.clone())
+            .unwrap_or_default();
+        store.part(&names)
+    };
+    let train = part(train_part);
+    if train.is_empty() {
+        anyhow::bail!(
+            "split {}: part {train_part} is empty, nothing to train on",
+            cfg.split.display()
+        );
+    }
     let train_targets: Vec<i64> = train.iter().map(|s| target_of[&s.class]).collect();
-    let test = store.part(&split.parts.test_seen);
+    let test = part(test_part);
     let test_targets: Vec<i64> = test.iter().map(|s| target_of[&s.class]).collect();
     let augment = Augment {
         min_crop: cfg.data.min_crop,
@@ -287,7 +312,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     })
 }
 
-/// Features and seen logits of every sample of every part.
+/// Features and seen logits of every sample of the phase's parts.
 fn extract_features(
     model: &dyn Backbone,
     store: &SampleStore,
@@ -295,11 +320,13 @@ fn extract_features(
     device: Device,
     progress: bool,
 ) -> anyhow::Result<Vec<FeatureRow>> {
+    let parts = cfg.phase.parts();
     let mut names: Vec<String> = store
         .split
         .parts
         .named()
         .iter()
+        .filter(|(part, _)| parts.contains(part))
         .flat_map(|(_, n)| n.iter().cloned())
         .collect();
     names.sort();
@@ -330,6 +357,9 @@ fn extract_features(
         samples.iter().map(|s| (s.name.as_str(), s.class)).collect();
     let mut rows = Vec::new();
     for (part, part_names) in store.split.parts.named() {
+        if !parts.contains(&part) {
+            continue;
+        }
         for name in part_names {
             let (feature, seen_logits) = &out[name];
             rows.push(FeatureRow {

@@ -5,9 +5,13 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context;
 use arrow_array::builder::{Float32Builder, ListBuilder, StringBuilder, UInt16Builder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, UInt16Type};
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 
 /// One row of `features.parquet`.
@@ -65,4 +69,48 @@ pub fn write(path: &Path, rows: &[FeatureRow]) -> anyhow::Result<()> {
     writer.close()?;
     std::fs::rename(&tmp, path)?;
     Ok(())
+}
+
+/// Reads the rows written by [`write`].
+pub fn read(path: &Path) -> anyhow::Result<Vec<FeatureRow>> {
+    let file = File::open(path).with_context(|| {
+        format!(
+            "cannot open {}: run `skel-trainer extract` for this split first",
+            path.display()
+        )
+    })?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .with_context(|| format!("{} is not a Parquet file", path.display()))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.with_context(|| format!("reading {}", path.display()))?;
+        if batch.schema().fields() != schema().fields() {
+            anyhow::bail!(
+                "{} does not have the columns of a features file (sample, label, part, feature, seen_logits)",
+                path.display()
+            );
+        }
+        let sample = batch.column(0).as_string::<i32>();
+        let label = batch.column(1).as_primitive::<UInt16Type>();
+        let part = batch.column(2).as_string::<i32>();
+        let feature = batch.column(3).as_list::<i32>();
+        let logits = batch.column(4).as_list::<i32>();
+        let floats = |list: &arrow_array::ListArray, i: usize| -> Vec<f32> {
+            list.value(i)
+                .as_primitive::<Float32Type>()
+                .values()
+                .to_vec()
+        };
+        for i in 0..batch.num_rows() {
+            rows.push(FeatureRow {
+                sample: sample.value(i).to_owned(),
+                label: label.value(i),
+                part: part.value(i).to_owned(),
+                feature: floats(feature, i),
+                seen_logits: floats(logits, i),
+            });
+        }
+    }
+    Ok(rows)
 }

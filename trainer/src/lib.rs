@@ -1,12 +1,19 @@
 //! Training side of the workspace, on libtorch (tch): skeleton feature
-//! extractors and the jobs that train them and extract features from a
-//! converted dataset and a split file.
+//! extractors, class-text features, SA-DVAE, the gate, evaluation, and the
+//! experiments that run them over three splits.
 
 pub mod allocator;
+pub mod classifier;
 pub mod config;
 pub mod data;
+pub mod experiment;
 pub mod extract;
 pub mod features;
+pub mod fit;
+pub mod gate;
+pub mod metrics;
 pub mod model;
 pub mod optim;
 pub mod run_dir;
+pub mod sadvae;
+pub mod text;

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use skel_trainer::config::DeviceChoice;
+use clap::{Args, Parser, Subcommand};
+use skel_trainer::config::{DeviceChoice, Phase};
+use skel_trainer::experiment::{self, Experiment, ExperimentConfig};
 use skel_trainer::extract::{run_file, ExtractOptions};
+use skel_trainer::sadvae::Variant;
 
 /// Zero-shot skeleton action recognition training on libtorch.
 #[derive(Parser)]
@@ -39,12 +41,177 @@ enum Command {
         #[arg(long, value_enum)]
         device: Option<DeviceArg>,
     },
+    /// Run every stage of an experiment for each run (split file): extract
+    /// features (main and validation phases), embed class texts, fit SA-DVAE,
+    /// fit the gate, evaluate; then write results.json, results.md and plots
+    /// to the experiment's out_dir. Stages whose inputs are unchanged are
+    /// reused; interrupted ones resume.
+    Run(StageArgs),
+    /// Fit SA-DVAE for one run: the validation phase (which chooses the
+    /// epoch on validation data), or the main phase (which needs it).
+    Fit {
+        #[command(flatten)]
+        stage: StageArgs,
+        /// Which phase to fit.
+        #[arg(long, value_enum, default_value = "validation")]
+        phase: PhaseArg,
+    },
+    /// Fit the gate of one run on the validation phase's outputs (fits what
+    /// it needs first).
+    Gate(StageArgs),
+    /// Evaluate one run on the test partition: ZSL, GZSL Acc_s, Acc_u, H,
+    /// per-class accuracy and confusion matrices (fits what it needs first).
+    Eval(StageArgs),
+}
+
+/// The experiment, and which run and variants a stage works on.
+#[derive(Args)]
+struct StageArgs {
+    /// The experiment's YAML config (see configs/experiments/).
+    #[arg(long)]
+    config: PathBuf,
+    /// Only this run (0-based index into the config's splits); default: all.
+    #[arg(long)]
+    run: Option<usize>,
+    /// Only this SA-DVAE variant; default: the config's variants.
+    #[arg(long, value_enum)]
+    variant: Option<VariantArg>,
+    /// Override the config's device; cuda fails when no GPU is visible.
+    #[arg(long, value_enum)]
+    device: Option<DeviceArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PhaseArg {
+    Validation,
+    Main,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum VariantArg {
+    Naive,
+    Fd,
+    #[value(name = "fd_tc")]
+    FdTc,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum DeviceArg {
     Cpu,
     Cuda,
+}
+
+fn device_choice(d: DeviceArg) -> DeviceChoice {
+    match d {
+        DeviceArg::Cpu => DeviceChoice::Cpu,
+        DeviceArg::Cuda => DeviceChoice::Cuda,
+    }
+}
+
+/// Opens the experiment of a stage command; returns it with the runs and
+/// variants to work on.
+fn open(args: &StageArgs, quiet: bool) -> anyhow::Result<(Experiment, Vec<usize>, Vec<Variant>)> {
+    let mut cfg = ExperimentConfig::read(&args.config).map_err(anyhow::Error::msg)?;
+    if let Some(d) = args.device {
+        cfg.device = device_choice(d);
+    }
+    if let Some(v) = args.variant {
+        cfg.variants = vec![match v {
+            VariantArg::Naive => Variant::Naive,
+            VariantArg::Fd => Variant::Fd,
+            VariantArg::FdTc => Variant::FdTc,
+        }];
+    }
+    let exp = Experiment::open(cfg, !quiet)?;
+    let runs = match args.run {
+        Some(r) if r >= exp.runs() => anyhow::bail!(
+            "--run {r}: the config lists {} split files (runs 0-{})",
+            exp.runs(),
+            exp.runs() - 1
+        ),
+        Some(r) => vec![r],
+        None => (0..exp.runs()).collect(),
+    };
+    let variants = exp.cfg.variants.clone();
+    Ok((exp, runs, variants))
+}
+
+fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
+    match command {
+        Command::Extract { .. } => unreachable!("handled in main"),
+        Command::Run(args) => {
+            let (exp, runs, variants) = open(&args, quiet)?;
+            let mut outcomes = Vec::new();
+            for &run in &runs {
+                experiment::extract(&exp, run, Phase::Main)?;
+                experiment::extract(&exp, run, Phase::Validation)?;
+                for &v in &variants {
+                    outcomes.push(experiment::eval(&exp, run, v)?);
+                }
+            }
+            let summary = experiment::write_report(&exp, &outcomes)?;
+            println!("{}", experiment::report::table(&summary));
+            println!("report: {}", exp.cfg.out_dir.join("results.md").display());
+            for f in summary.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")) {
+                println!("figure: {}", exp.cfg.out_dir.join(f).display());
+            }
+        }
+        Command::Fit { stage, phase } => {
+            let (exp, runs, variants) = open(&stage, quiet)?;
+            for &run in &runs {
+                for &v in &variants {
+                    match phase {
+                        PhaseArg::Validation => {
+                            let s = experiment::fit_validation(&exp, run, v)?;
+                            println!(
+                                "run {run} {}: epoch {} chosen (validation ZSL {:.1} %)",
+                                v.name(),
+                                s.chosen_epoch,
+                                100.0 * s.validation_zsl[s.chosen_epoch - 1].1
+                            );
+                        }
+                        PhaseArg::Main => {
+                            let dir = experiment::fit_main(&exp, run, v)?;
+                            println!("run {run} {}: {}", v.name(), dir.root.display());
+                        }
+                    }
+                }
+            }
+        }
+        Command::Gate(args) => {
+            let (exp, runs, variants) = open(&args, quiet)?;
+            for &run in &runs {
+                for &v in &variants {
+                    let g = experiment::gate(&exp, run, v)?;
+                    println!(
+                        "run {run} {}: temperature {}, threshold {:.2}, held-out accuracy {:.1} %",
+                        v.name(),
+                        g.temperature,
+                        g.threshold,
+                        100.0 * g.held_out_accuracy
+                    );
+                }
+            }
+        }
+        Command::Eval(args) => {
+            let (exp, runs, variants) = open(&args, quiet)?;
+            for &run in &runs {
+                for &v in &variants {
+                    let o = experiment::eval(&exp, run, v)?;
+                    let m = &o.metrics;
+                    println!(
+                        "run {run} {}: ZSL {:.2} %, Acc_s {:.2} %, Acc_u {:.2} %, H {:.2} %",
+                        v.name(),
+                        100.0 * m.zsl,
+                        100.0 * m.acc_s,
+                        100.0 * m.acc_u,
+                        100.0 * m.h
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(verbose: u8) {
@@ -75,10 +242,7 @@ fn main() -> ExitCode {
                 progress: !cli.quiet,
                 stop_after: None,
             };
-            let device = device.map(|d| match d {
-                DeviceArg::Cpu => DeviceChoice::Cpu,
-                DeviceArg::Cuda => DeviceChoice::Cuda,
-            });
+            let device = device.map(device_choice);
             run_file(&config, device, &opts).map(|r| {
                 println!(
                     "trained {} epochs{} in {:.0} s: test-seen accuracy {:.1} %; {} feature rows written",
@@ -91,6 +255,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        command => run_stage(command, cli.quiet).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -56,12 +56,17 @@ fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
     let b = weights(&resumed_cfg.run_dir.join("checkpoints/epoch-0003.ot"));
     assert_eq!(a, b, "resumed weights differ from the uninterrupted run's");
 
-    // One row per (sample, part), 16-d features, one logit per seen class.
+    // One row per (sample, main part), 16-d features, one logit per seen class.
     let split_file = skel_schemas::SplitFile::read(&split).unwrap();
-    let expected: usize = split_file.parts.named().iter().map(|(_, n)| n.len()).sum();
+    let p = &split_file.parts;
+    let expected = p.train_seen.len() + p.test_seen.len() + p.test_unseen.len();
     assert_eq!(report.feature_rows, expected);
     let rows = parquet_rows(&straight.run_dir.join("features.parquet"));
     assert_eq!(rows, expected);
+    let read = skel_trainer::features::read(&straight.run_dir.join("features.parquet")).unwrap();
+    assert_eq!(read.len(), expected);
+    assert!(read.iter().all(|r| r.feature.len() == 16
+        && r.seen_logits.len() == split_file.classes.seen.len()));
 
     let mut other = resumed_cfg.clone();
     other.train.lr = 0.01;

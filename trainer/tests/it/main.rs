@@ -2,4 +2,5 @@
 
 mod extract;
 mod models;
+mod sadvae;
 mod util;

@@ -7,7 +7,7 @@ use skel_pipeline::synth::{generate, Scale, SynthConfig};
 use skel_pipeline::{convert, ConvertOptions, NoProgress};
 use skel_schemas::{Dataset, Preset, Protocol, Reference, Temporal, TransformSpec};
 use skel_trainer::config::{
-    DataConfig, DeviceChoice, ExtractConfig, Optimizer, Schedule, TrainConfig,
+    DataConfig, DeviceChoice, ExtractConfig, Optimizer, Phase, Schedule, TrainConfig,
 };
 use skel_trainer::model::{Arch, BackboneConfig};
 
@@ -61,6 +61,7 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
         run_dir: run_dir.to_owned(),
         device: DeviceChoice::Cpu,
         seed: 3,
+        phase: Phase::Main,
         backbone: BackboneConfig {
             arch: Arch::Stgcn,
             widths: vec![8, 16],

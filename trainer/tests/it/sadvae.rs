@@ -1,0 +1,148 @@
+//! SA-DVAE and the gate against PyTorch and scikit-learn references
+//! (fixtures from trainer/scripts/gen_sadvae_fixtures.py).
+
+use std::path::{Path, PathBuf};
+
+use skel_pipeline::npy;
+use skel_trainer::gate::Logistic;
+use skel_trainer::sadvae::{DiscNoise, Dims, Factors, Noise, Trainer, Variant};
+use tch::{Device, Tensor};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sadvae")
+}
+
+fn f32_tensor(path: &Path) -> Tensor {
+    let a = npy::read::<f32>(path).unwrap();
+    let shape: Vec<i64> = a.shape.iter().map(|&d| d as i64).collect();
+    Tensor::from_slice(&a.data).view(shape.as_slice())
+}
+
+fn i64_tensor(path: &Path) -> Tensor {
+    Tensor::from_slice(&npy::read::<i64>(path).unwrap().data)
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    assert_eq!(a.size(), b.size());
+    (a - b).abs().max().double_value(&[])
+}
+
+/// Loads `prefix<name>.npy` into every variable of `vs`.
+fn load(vs: &tch::nn::VarStore, dir: &Path, prefix: &str) {
+    for (name, mut var) in vs.variables() {
+        let t = f32_tensor(&dir.join(format!("{prefix}{name}.npy")));
+        tch::no_grad(|| var.copy_(&t));
+    }
+}
+
+fn check(vs: &tch::nn::VarStore, dir: &Path, prefix: &str, tol: f64) {
+    for (name, var) in vs.variables() {
+        let want = f32_tensor(&dir.join(format!("{prefix}{name}.npy")));
+        let d = max_diff(&var, &want);
+        assert!(d < tol, "{prefix}{name}: max abs difference {d:e}");
+    }
+}
+
+#[test]
+fn one_training_step_equals_pytorch() {
+    let dir = fixtures().join("step");
+    let dims = Dims {
+        skeleton: 16,
+        text: 12,
+        latent: 6,
+        style: 2,
+    };
+    let mut trainer = Trainer::new(Variant::FdTc, dims, Device::Cpu);
+    load(&trainer.vs, &dir, "vae.");
+    load(trainer.disc_vs.as_ref().unwrap(), &dir, "disc.");
+    let t = |name: &str| f32_tensor(&dir.join(format!("{name}.npy")));
+    let p = |name: &str| i64_tensor(&dir.join(format!("{name}.npy")));
+    let noise = Noise {
+        r: t("eps_r"),
+        v: t("eps_v"),
+        y: t("eps_y"),
+    };
+    let disc_noise = DiscNoise {
+        r: t("d_eps_r"),
+        v_skeleton: t("d_eps_v_skeleton"),
+        y: t("d_eps_y"),
+        v_text: t("d_eps_v_text"),
+        perm_r: p("perm_r"),
+        perm_v_skeleton: p("perm_v_skeleton"),
+        perm_y: p("perm_y"),
+        perm_v_text: p("perm_v_text"),
+    };
+    let factors = Factors {
+        beta_x: 0.3,
+        beta_y: 0.2,
+        cross: 1.0,
+        tc: 0.5,
+    };
+    let r = trainer.step(&t("fx"), &t("fy"), factors, &noise, Some(&disc_noise), 1e-3);
+
+    let names = std::fs::read_to_string(dir.join("losses.txt")).unwrap();
+    let want = npy::read::<f64>(&dir.join("losses.npy")).unwrap().data;
+    for (name, want) in names.lines().zip(want) {
+        let got = match name {
+            "cross_x" => r.cross_x,
+            "cross_y" => r.cross_y,
+            "disc" => r.disc.unwrap(),
+            "kl_r" => r.kl_r,
+            "kl_v" => r.kl_v,
+            "kl_y" => r.kl_y,
+            "rec_x" => r.rec_x,
+            "rec_y" => r.rec_y,
+            "tc" => r.tc,
+            "total" => r.total,
+            other => panic!("unknown loss {other}"),
+        };
+        assert!((got - want).abs() < 1e-5, "loss {name}: {got} vs PyTorch {want}");
+    }
+    // The discriminator's Adam step, then the VAE's.
+    check(trainer.disc_vs.as_ref().unwrap(), &dir, "after.disc.", 1e-5);
+    check(&trainer.vs, &dir, "after.vae.", 1e-5);
+}
+
+#[test]
+fn checkpoint_state_round_trips_and_names_a_mismatch() {
+    let dims = Dims {
+        skeleton: 16,
+        text: 12,
+        latent: 6,
+        style: 2,
+    };
+    tch::manual_seed(1);
+    let a = Trainer::new(Variant::FdTc, dims, Device::Cpu);
+    tch::manual_seed(2);
+    let mut b = Trainer::new(Variant::FdTc, dims, Device::Cpu);
+    b.load_state(a.state()).unwrap();
+    for ((na, ta), (nb, tb)) in a.state().iter().zip(b.state().iter()) {
+        assert_eq!(na, nb);
+        assert_eq!(max_diff(ta, tb), 0.0, "{na}");
+    }
+    let other = Dims { latent: 8, ..dims };
+    let mut c = Trainer::new(Variant::FdTc, other, Device::Cpu);
+    let err = c.load_state(a.state()).unwrap_err();
+    assert!(err.contains("tensor dec_x.layer.weight has shape [16, 8]"), "{err}");
+    let mut d = Trainer::new(Variant::FdTc, dims, Device::Cpu);
+    let naive = Trainer::new(Variant::Naive, Dims { style: 0, ..dims }, Device::Cpu);
+    let err = d.load_state(naive.state()).unwrap_err();
+    assert!(err.contains("disc") || err.contains("shape"), "{err}");
+}
+
+#[test]
+fn gate_probabilities_equal_scikit_learn() {
+    let dir = fixtures().join("gate");
+    let x = npy::read::<f64>(&dir.join("x.npy")).unwrap();
+    let y = npy::read::<i64>(&dir.join("y.npy")).unwrap().data;
+    let want = npy::read::<f64>(&dir.join("p_unseen.npy")).unwrap().data;
+    let rows: Vec<Vec<f64>> = x.data.chunks(x.shape[1]).map(<[f64]>::to_vec).collect();
+    let unseen: Vec<bool> = y.iter().map(|&v| v == 1).collect();
+    let model = Logistic::fit(&rows, &unseen, 1.0).unwrap();
+    let worst = rows
+        .iter()
+        .zip(&want)
+        .map(|(r, w)| (model.p_unseen(r) - w).abs())
+        .fold(0.0f64, f64::max);
+    assert!(worst < 1e-4, "max |p - sklearn p| = {worst:e}");
+}
