@@ -22,6 +22,7 @@ fn weights(path: &std::path::Path) -> Vec<(String, Vec<f32>)> {
 
 #[test]
 fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
+    let _rng = crate::util::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let (data, split) = dataset(tmp.path(), 3);
     let straight = config(&data, &split, &tmp.path().join("straight"), 3);
@@ -90,6 +91,7 @@ fn parquet_rows(path: &std::path::Path) -> usize {
 
 #[test]
 fn a_split_of_another_dataset_is_refused() {
+    let _rng = crate::util::rng_lock();
     let tmp = tempfile::tempdir().unwrap();
     let (data, split) = dataset(tmp.path(), 1);
     // Changing the manifest changes its checksum.
@@ -109,6 +111,7 @@ fn a_split_of_another_dataset_is_refused() {
 
 #[test]
 fn cuda_without_a_gpu_is_an_error_not_a_fallback() {
+    let _rng = crate::util::rng_lock();
     if tch::Cuda::is_available() {
         return;
     }

@@ -40,6 +40,7 @@ fn golden(name: &str, arch: Arch) -> (nn::VarStore, Box<dyn Backbone>) {
 
 #[test]
 fn forward_passes_equal_the_pytorch_references() {
+    let _rng = crate::util::rng_lock();
     for (name, arch) in ARCHS {
         let dir = fixture(name);
         let (_vs, model) = golden(name, arch);
@@ -57,6 +58,7 @@ fn forward_passes_equal_the_pytorch_references() {
 
 #[test]
 fn train_mode_batch_norm_equals_the_pytorch_references() {
+    let _rng = crate::util::rng_lock();
     for (name, arch) in ARCHS {
         let dir = fixture(name);
         let (vs, model) = golden(name, arch);
@@ -86,6 +88,7 @@ fn train_mode_batch_norm_equals_the_pytorch_references() {
 
 #[test]
 fn weights_folder_round_trips() {
+    let _rng = crate::util::rng_lock();
     let dir = tempfile::tempdir().unwrap();
     for (name, arch) in ARCHS {
         let (saved, _model) = golden(name, arch);
@@ -102,6 +105,7 @@ fn weights_folder_round_trips() {
 
 #[test]
 fn weights_of_another_architecture_are_refused_by_name() {
+    let _rng = crate::util::rng_lock();
     let vs = nn::VarStore::new(Device::Cpu);
     let mut wider = BackboneConfig::tiny(Arch::Stgcn);
     wider.widths[0] = 12;
@@ -125,6 +129,7 @@ fn weights_of_another_architecture_are_refused_by_name() {
 
 #[test]
 fn a_mis_shaped_tensor_is_named_with_its_file() {
+    let _rng = crate::util::rng_lock();
     let dir = tempfile::tempdir().unwrap();
     let (vs, _model) = golden("stgcn", Arch::Stgcn);
     save_npy_dir(&vs, dir.path()).unwrap();

@@ -45,6 +45,7 @@ fn check(vs: &tch::nn::VarStore, dir: &Path, prefix: &str, tol: f64) {
 
 #[test]
 fn one_training_step_equals_pytorch() {
+    let _rng = crate::util::rng_lock();
     let dir = fixtures().join("step");
     let dims = Dims {
         skeleton: 16,
@@ -105,6 +106,7 @@ fn one_training_step_equals_pytorch() {
 
 #[test]
 fn checkpoint_state_round_trips_and_names_a_mismatch() {
+    let _rng = crate::util::rng_lock();
     let dims = Dims {
         skeleton: 16,
         text: 12,
@@ -132,6 +134,7 @@ fn checkpoint_state_round_trips_and_names_a_mismatch() {
 
 #[test]
 fn gate_probabilities_equal_scikit_learn() {
+    let _rng = crate::util::rng_lock();
     let dir = fixtures().join("gate");
     let x = npy::read::<f64>(&dir.join("x.npy")).unwrap();
     let y = npy::read::<i64>(&dir.join("y.npy")).unwrap().data;

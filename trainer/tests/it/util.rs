@@ -85,3 +85,10 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
         },
     }
 }
+
+/// Serialises the tests that seed libtorch's global random generator, so
+/// that concurrent tests do not draw from each other's streams.
+pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,190 @@
+//! An experiment end to end on a small generated dataset: every stage, the
+//! report, reuse of finished stages, and exact resume of an interrupted fit.
+//! Tests that train hold `util::rng_lock`: libtorch's generator is global.
+
+use skel_trainer::classifier::ClassifierConfig;
+use skel_trainer::config::Phase;
+use skel_trainer::experiment::{self, Experiment, ExperimentConfig, ExtractorSettings, ReportConfig};
+use skel_trainer::fit::{self, FitDir, FitOptions};
+use skel_trainer::gate::GateConfig;
+use skel_trainer::sadvae::{SadvaeConfig, ScheduleKind, Variant};
+use skel_trainer::text::{TextConfig, TextEncoder};
+use tch::Tensor;
+
+use crate::util::{config, dataset};
+
+fn experiment_config(tmp: &std::path::Path) -> ExperimentConfig {
+    let (data, split) = dataset(tmp, 8);
+    let extract = config(&data, &split, &tmp.join("unused"), 2);
+    ExperimentConfig {
+        name: "test".into(),
+        dataset: data,
+        splits: vec![split],
+        out_dir: tmp.join("exp"),
+        device: Default::default(),
+        seed: 5,
+        extractor: ExtractorSettings {
+            seed: extract.seed,
+            backbone: extract.backbone,
+            data: extract.data,
+            train: extract.train,
+        },
+        text: TextConfig {
+            encoder: TextEncoder::ClipVitB32,
+            mode: "lb".into(),
+            weights: None,
+        },
+        variants: vec![Variant::Naive, Variant::FdTc],
+        sadvae: SadvaeConfig {
+            latent: 8,
+            style_latent: 4,
+            epochs: 3,
+            batch_size: 8,
+            lr: 1e-3,
+            beta_x: 0.023,
+            beta_y: 0.011,
+            lambda_tc: 0.011,
+            n_d: 2,
+            schedule: ScheduleKind::Paper,
+        },
+        classifier: ClassifierConfig {
+            samples_per_class: 50,
+            steps: 50,
+            lr: 1e-3,
+        },
+        gate: GateConfig::default(),
+        report: ReportConfig {
+            tsne: true,
+            tsne_samples: 40,
+        },
+    }
+}
+
+#[test]
+fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
+    let _rng = crate::util::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = experiment_config(tmp.path());
+    let out = cfg.out_dir.clone();
+    let exp = Experiment::open(cfg.clone(), false).unwrap();
+    let summary = experiment::run_all(&exp).unwrap();
+    assert_eq!(summary.variants.len(), 2);
+    for o in &summary.runs {
+        let m = &o.metrics;
+        for v in [m.zsl, m.acc_s, m.acc_u, m.h] {
+            assert!((0.0..=1.0).contains(&v), "{v}");
+        }
+        assert!((1..=3).contains(&o.selection.chosen_epoch));
+        assert_eq!(o.selection.validation_zsl.len(), 3);
+        // Confusion rows add up to the test samples.
+        let split = skel_schemas::SplitFile::read(&o.split).unwrap();
+        let zsl: u64 = m.zsl_confusion.counts.iter().flatten().sum();
+        assert_eq!(zsl as usize, split.parts.test_unseen.len());
+        let gzsl: u64 = m.gzsl_confusion.counts.iter().flatten().sum();
+        assert_eq!(gzsl as usize, split.parts.test_unseen.len() + split.parts.test_seen.len());
+    }
+    for f in [
+        "results.json",
+        "results.md",
+        "plots/unseen-per-class-naive.png",
+        "plots/unseen-per-class-fd_tc.png",
+        "plots/tsne-fd_tc.png",
+        "run0/fd_tc/gate.yaml",
+        "run0/fd_tc/metrics.json",
+        "run0/fd_tc/fit-validation/selection.yaml",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("| SA-DVAE (FD + TC) |"), "{md}");
+
+    // A second run reuses every stage: same results, no new checkpoints.
+    let before = std::fs::metadata(out.join("run0/fd_tc/fit-main/checkpoints"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = experiment::run_all(&Experiment::open(cfg.clone(), false).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::to_string(&again.runs).unwrap(),
+        serde_json::to_string(&summary.runs).unwrap()
+    );
+    let after = std::fs::metadata(out.join("run0/fd_tc/fit-main/checkpoints"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    // Changed SA-DVAE settings redo the fits but keep the extractors.
+    let mut changed = cfg.clone();
+    changed.sadvae.lr = 2e-3;
+    changed.variants = vec![Variant::Fd];
+    let features = out.join("run0/extract-main/features.parquet");
+    let stamp = std::fs::metadata(&features).unwrap().modified().unwrap();
+    experiment::run_all(&Experiment::open(changed, false).unwrap()).unwrap();
+    assert_eq!(std::fs::metadata(&features).unwrap().modified().unwrap(), stamp);
+
+    interrupted_fit_resumes_to_the_same_weights(tmp.path(), &cfg);
+
+    // Changed extractor settings are refused rather than silently retrained.
+    let mut other = cfg;
+    other.extractor.train.lr = 0.01;
+    let err = experiment::extract(&Experiment::open(other, false).unwrap(), 0, Phase::Main)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other settings"), "{err}");
+}
+
+/// Fits SA-DVAE on the experiment's main features straight through, and again
+/// interrupted after epoch 1 and resumed: the weights must be equal.
+fn interrupted_fit_resumes_to_the_same_weights(tmp: &std::path::Path, cfg: &ExperimentConfig) {
+    let exp = Experiment::open(cfg.clone(), false).unwrap();
+    let features = experiment::extract(&exp, 0, Phase::Main).unwrap();
+    let rows = skel_trainer::features::read(&features).unwrap();
+    let train: Vec<_> = rows.iter().filter(|r| r.part == "train_seen").collect();
+    let text = skel_trainer::text::class_features(&cfg.text, exp.dataset, tmp, tch::Device::Cpu)
+        .unwrap();
+    let data = fit::FitData {
+        train_x: fit::to_tensor(&train.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), tch::Device::Cpu),
+        train_rows: Tensor::from_slice(&train.iter().map(|r| r.label as i64).collect::<Vec<_>>()),
+        text: fit::to_tensor(&text.rows, tch::Device::Cpu),
+        unseen_rows: vec![0, 1],
+        eval_x: Tensor::zeros([0, 16], (tch::Kind::Float, tch::Device::Cpu)),
+        eval_targets: vec![],
+    };
+    let opts = |stop_after| FitOptions {
+        variant: Variant::FdTc,
+        cfg: &cfg.sadvae,
+        classifier: &cfg.classifier,
+        epochs: 3,
+        seed: 9,
+        device: tch::Device::Cpu,
+        progress: false,
+        stop_after,
+    };
+    let straight = FitDir::new(&tmp.join("straight"));
+    fit::fit(&straight, &data, &opts(None)).unwrap();
+    let resumed = FitDir::new(&tmp.join("resumed"));
+    let first = fit::fit(&resumed, &data, &opts(Some(1))).unwrap();
+    assert_eq!(first.epochs_done, 1);
+    let second = fit::fit(&resumed, &data, &opts(None)).unwrap();
+    assert_eq!(second.resumed_from, Some(1));
+    let load = |d: &FitDir| {
+        let mut v: Vec<(String, Vec<f32>)> = Tensor::load_multi(d.checkpoint(3))
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let (a, b) = (load(&straight), load(&resumed));
+    let differing: Vec<&String> = a
+        .iter()
+        .zip(&b)
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| &x.0)
+        .collect();
+    assert!(differing.is_empty(), "resumed fit differs in {differing:?}");
+    let log = std::fs::read_to_string(resumed.log()).unwrap();
+    assert_eq!(log.lines().count(), 4, "{log}");
+}
