@@ -140,7 +140,8 @@ pub struct Gate {
     /// Accuracy of the seen/unseen decision on the held-out validation samples.
     pub held_out_accuracy: f64,
     pub train_samples: usize,
-    pub held_out_samples: usize,
+    /// Indices (into the fitted samples) of the held-out ones.
+    pub held_out: Vec<usize>,
 }
 
 /// One validation sample's classifier outputs.
@@ -199,7 +200,7 @@ impl Gate {
                         model: model.clone(),
                         held_out_accuracy: acc,
                         train_samples: train.len(),
-                        held_out_samples: held.len(),
+                        held_out: held.clone(),
                     });
                 }
             }

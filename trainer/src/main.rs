@@ -59,6 +59,19 @@ enum Command {
     /// Fit the gate of one run on the validation phase's outputs (fits what
     /// it needs first).
     Gate(StageArgs),
+    /// Random search of SA-DVAE settings (the paper's Table A space): each
+    /// trial fits the validation phase and the gate and is scored by GZSL H
+    /// on held-out validation samples; writes out_dir/search/search.md.
+    Search {
+        #[command(flatten)]
+        stage: StageArgs,
+        /// Number of random configurations to try.
+        #[arg(long, default_value_t = 20)]
+        trials: usize,
+        /// Seed of the draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Evaluate one run on the test partition: ZSL, GZSL Acc_s, Acc_u, H,
     /// per-class accuracy and confusion matrices (fits what it needs first).
     Eval(StageArgs),
@@ -193,6 +206,24 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Search {
+            stage,
+            trials,
+            seed,
+        } => {
+            let (mut exp, runs, variants) = open(&stage, quiet)?;
+            let runs = if stage.run.is_some() { runs } else { vec![0] };
+            let best = experiment::search::search(&mut exp, &runs, variants[0], trials, seed)?;
+            if let Some(t) = best.first() {
+                println!(
+                    "best of {trials} trials: trial {} with validation H {:.2} %; settings:\n{}",
+                    t.trial,
+                    100.0 * t.validation_h,
+                    serde_saphyr::to_string(&t.sadvae)?
+                );
+            }
+            println!("table: {}", exp.cfg.out_dir.join("search/search.md").display());
+        }
         Command::Eval(args) => {
             let (exp, runs, variants) = open(&args, quiet)?;
             for &run in &runs {
@@ -224,6 +255,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

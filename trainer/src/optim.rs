@@ -62,12 +62,16 @@ impl Optim {
                         let _ = p.g_sub_(&(g * lr));
                     }
                     Optimizer::Adam { beta1, beta2 } => {
+                        // PyTorch's single-tensor Adam, op for op.
+                        let t = self.steps as i32;
                         let (m, v) = (&mut self.first[i], &mut self.second[i]);
-                        let _ = m.g_mul_scalar_(beta1).g_add_(&(&g * (1.0 - beta1)));
-                        let _ = v.g_mul_scalar_(beta2).g_add_(&(&g * &g * (1.0 - beta2)));
-                        let m_hat = &*m / (1.0 - beta1.powi(self.steps as i32));
-                        let v_hat = &*v / (1.0 - beta2.powi(self.steps as i32));
-                        let _ = p.g_sub_(&(m_hat / (v_hat.sqrt() + 1e-8) * lr));
+                        let _ = m.lerp_(&g, 1.0 - beta1);
+                        let _ = v.g_mul_scalar_(beta2);
+                        let _ = v.addcmul_(&(&g * (1.0 - beta2)), &g);
+                        let step_size = lr / (1.0 - beta1.powi(t));
+                        let mut denom = v.sqrt() / (1.0 - beta2.powi(t)).sqrt();
+                        let _ = denom.g_add_scalar_(1e-8);
+                        let _ = p.addcdiv_(&(&*m * -step_size), &denom);
                     }
                 }
             }

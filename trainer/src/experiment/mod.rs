@@ -19,10 +19,12 @@
 
 mod config;
 pub mod report;
+pub mod search;
 mod stages;
 
 pub use config::{ExperimentConfig, ExtractorSettings, ReportConfig};
 pub use report::{write_report, Summary};
 pub use stages::{
-    eval, extract, fit_main, fit_validation, gate, run_all, Experiment, RunOutcome, Selection,
+    eval, extract, fit_main, fit_validation, gate, run_all, validation_gzsl, Experiment, RunOutcome,
+    Selection,
 };

@@ -25,6 +25,9 @@ use crate::text::{class_features, ClassFeatures};
 /// An opened experiment: its config, device and dataset.
 pub struct Experiment {
     pub cfg: ExperimentConfig,
+    /// Where the SA-DVAE stages of each run write (`runN/VARIANT/` below it):
+    /// the out_dir, or a search trial's folder.
+    pub stage_root: PathBuf,
     pub device: Device,
     pub progress: bool,
     pub dataset: skel_schemas::Dataset,
@@ -53,6 +56,7 @@ impl Experiment {
         write_atomic(&cfg.out_dir.join("config.yaml"), cfg.to_yaml().as_bytes())?;
         Ok(Self {
             dataset: manifest.dataset,
+            stage_root: cfg.out_dir.clone(),
             cfg,
             device,
             progress,
@@ -79,8 +83,7 @@ impl Experiment {
     }
 
     pub fn variant_dir(&self, run: usize, variant: Variant) -> PathBuf {
-        self.cfg
-            .out_dir
+        self.stage_root
             .join(format!("run{run}"))
             .join(variant.name())
     }
@@ -398,6 +401,60 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
     Ok(gate)
 }
 
+/// GZSL on the gate's held-out validation samples (the search's score):
+/// (Acc_s, Acc_u, H) with the validation phase's models.
+pub fn validation_gzsl(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<(f64, f64, f64)> {
+    let gate = gate(exp, run, variant)?;
+    let selection = fit_validation(exp, run, variant)?;
+    let features_path = exp.features_path(run, Phase::Validation);
+    let split = exp.split(run)?;
+    let (seen, unseen) = Phase::Validation.classes(&split);
+    let text = exp.text()?;
+    let parts = parts(&features_path)?;
+    let val_unseen = take(&parts, "validation_unseen", &features_path)?;
+    let val_seen = take(&parts, "validation_seen", &features_path)?;
+    let data = fit_data(exp, &text, &take(&parts, "validation_train", &features_path)?, &unseen, &[])?;
+    let opts = exp.fit_options(variant, exp.cfg.sadvae.epochs);
+    let trainer = fit::load(&fit_dir(exp, run, variant, Phase::Validation), selection.chosen_epoch, &opts, &data)?;
+    let rows: Vec<&FeatureRow> = val_unseen.iter().chain(&val_seen).collect();
+    let held: Vec<&FeatureRow> = gate.held_out.iter().map(|&i| rows[i]).collect();
+    let x = fit::to_tensor(&held.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), exp.device);
+    let probs = fit::unseen_probabilities(
+        &trainer,
+        &data,
+        &x,
+        &opts,
+        fit::classifier_seed(opts.seed, selection.chosen_epoch),
+    );
+    let probs = Vec::<Vec<f64>>::try_from(probs.to_kind(Kind::Double).to_device(Device::Cpu))?;
+    let unseen_ids: std::collections::BTreeSet<u16> = unseen.iter().map(|c| c.index).collect();
+    let (mut ts, mut ps, mut tu, mut pu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (r, p) in held.iter().zip(&probs) {
+        let pred = if gate.is_unseen(&r.seen_logits, p) {
+            unseen[argmax(p)].index
+        } else {
+            let logits: Vec<f64> = r.seen_logits.iter().map(|&v| v as f64).collect();
+            seen[argmax(&logits)].index
+        };
+        if unseen_ids.contains(&r.label) {
+            tu.push(r.label);
+            pu.push(pred);
+        } else {
+            ts.push(r.label);
+            ps.push(pred);
+        }
+    }
+    let (acc_s, acc_u) = (accuracy(&ts, &ps), accuracy(&tu, &pu));
+    Ok((acc_s, acc_u, harmonic(acc_s, acc_u)))
+}
+
+fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map_or(0, |(i, _)| i)
+}
+
 /// Fits the main-phase SA-DVAE for the chosen number of epochs.
 pub fn fit_main(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<FitDir> {
     let selection = fit_validation(exp, run, variant)?;
@@ -480,12 +537,6 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
         fit::classifier_seed(opts.seed, selection.chosen_epoch),
     );
     let probs = Vec::<Vec<f64>>::try_from(probs.to_kind(Kind::Double).to_device(Device::Cpu))?;
-    let argmax = |v: &[f64]| {
-        v.iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i)
-    };
     let (mut zsl_truth, mut zsl_pred) = (Vec::new(), Vec::new());
     let (mut truth_s, mut pred_s, mut truth_u, mut pred_u) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut gate_s, mut gate_u) = (0usize, 0usize);

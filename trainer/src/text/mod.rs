@@ -20,7 +20,9 @@ pub struct TextConfig {
 pub enum TextEncoder {
     Sbert,
     Clip,
+    #[serde(rename = "clip-vit-b-32")]
     ClipVitB32,
+    #[serde(rename = "clip-vit-b-16")]
     ClipVitB16,
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the trainer (one binary; shared helpers in `util`).
 
+mod configs;
 mod experiment;
 mod extract;
 mod models;
