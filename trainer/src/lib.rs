@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod config;
 pub mod data;
 pub mod experiment;
+pub mod export;
 pub mod extract;
 pub mod features;
 pub mod fit;

@@ -72,6 +72,24 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Export a run's extracted features (main and validation phases) in the
+    /// layout of the original SA-DVAE code (train.npy, ztest.npy, gtest.npy,
+    /// gtest_out.npy, val.npy, ... and label_splits/), to compare both
+    /// implementations on identical inputs. Extracts first if needed.
+    Export {
+        /// The experiment's YAML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The run (0-based index into the config's splits).
+        #[arg(long, default_value_t = 0)]
+        run: usize,
+        /// The output layout.
+        #[arg(long, value_enum, default_value = "sa-dvae")]
+        format: ExportFormat,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Evaluate one run on the test partition: ZSL, GZSL Acc_s, Acc_u, H,
     /// per-class accuracy and confusion matrices (fits what it needs first).
     Eval(StageArgs),
@@ -92,6 +110,12 @@ struct StageArgs {
     /// Override the config's device; cuda fails when no GPU is visible.
     #[arg(long, value_enum)]
     device: Option<DeviceArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// The original SA-DVAE code's npy files.
+    SaDvae,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -223,6 +247,25 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
                 );
             }
             println!("table: {}", exp.cfg.out_dir.join("search/search.md").display());
+        }
+        Command::Export {
+            config,
+            run,
+            format: ExportFormat::SaDvae,
+            out,
+        } => {
+            let args = StageArgs {
+                config,
+                run: Some(run),
+                variant: None,
+                device: None,
+            };
+            let (exp, _, _) = open(&args, quiet)?;
+            let main = experiment::extract(&exp, run, Phase::Main)?;
+            let validation = experiment::extract(&exp, run, Phase::Validation)?;
+            let split = skel_schemas::SplitFile::read(&exp.cfg.splits[run])?;
+            skel_trainer::export::sa_dvae(&split, &main, Some(&validation), &out)?;
+            println!("wrote {}/main, {}/val and {}/label_splits", out.display(), out.display(), out.display());
         }
         Command::Eval(args) => {
             let (exp, runs, variants) = open(&args, quiet)?;
