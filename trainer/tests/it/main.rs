@@ -2,4 +2,5 @@
 
 mod extract;
 mod models;
+mod text;
 mod util;
