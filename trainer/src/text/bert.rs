@@ -14,7 +14,9 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 use tokenizers::{PaddingStrategy, Tokenizer, TruncationParams};
 
-use super::weights::{load_safetensors, read_json, WeightsError};
+use super::weights::{
+    embedding_to_load, linear_to_load, load_safetensors, read_json, WeightsError,
+};
 
 /// The environment variable naming a sentence-transformers model folder.
 pub const SBERT_DIR_ENV: &str = "SKEL_SBERT_DIR";
@@ -121,7 +123,7 @@ struct Embeddings {
 
 impl Embeddings {
     fn new(vs: &nn::Path, cfg: &BertConfig) -> Self {
-        let e = Default::default();
+        let e = embedding_to_load();
         let c = cfg.hidden_size;
         Self {
             word: nn::embedding(vs / "word_embeddings", cfg.vocab_size, c, e),
@@ -163,7 +165,7 @@ struct Layer {
 
 impl Layer {
     fn new(vs: &nn::Path, cfg: &BertConfig) -> Self {
-        let (c, lin) = (cfg.hidden_size, Default::default());
+        let (c, lin) = (cfg.hidden_size, linear_to_load(true));
         let attention = vs / "attention";
         let own = &attention / "self";
         let out = &attention / "output";

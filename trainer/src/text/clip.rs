@@ -14,7 +14,9 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use super::clip_bpe::{ClipBpe, END_OF_TEXT, VOCAB_SIZE};
-use super::weights::{load_safetensors, read_json, WeightsError};
+use super::weights::{
+    embedding_to_load, linear_to_load, load_safetensors, read_json, WeightsError,
+};
 
 /// Texts per forward pass.
 const BATCH: usize = 64;
@@ -131,7 +133,7 @@ struct Attention {
 
 impl Attention {
     fn new(vs: &nn::Path, cfg: &ClipTextConfig) -> Self {
-        let (c, lin) = (cfg.hidden_size, Default::default());
+        let (c, lin) = (cfg.hidden_size, linear_to_load(true));
         Self {
             q_proj: nn::linear(vs / "q_proj", c, c, lin),
             k_proj: nn::linear(vs / "k_proj", c, c, lin),
@@ -174,7 +176,7 @@ struct Layer {
 
 impl Layer {
     fn new(vs: &nn::Path, cfg: &ClipTextConfig) -> Self {
-        let (c, lin) = (cfg.hidden_size, Default::default());
+        let (c, lin) = (cfg.hidden_size, linear_to_load(true));
         Self {
             layer_norm1: layer_norm(vs / "layer_norm1", cfg),
             self_attn: Attention::new(&(vs / "self_attn"), cfg),
@@ -219,11 +221,7 @@ impl ClipText {
     pub fn new(vs: &nn::Path, cfg: &ClipTextConfig) -> Self {
         let text = vs / "text_model";
         let embeddings = &text / "embeddings";
-        let (c, e) = (cfg.hidden_size, Default::default());
-        let no_bias = nn::LinearConfig {
-            bias: false,
-            ..Default::default()
-        };
+        let (c, e) = (cfg.hidden_size, embedding_to_load());
         Self {
             token_embedding: nn::embedding(&embeddings / "token_embedding", cfg.vocab_size, c, e),
             position_embedding: nn::embedding(
@@ -236,7 +234,12 @@ impl ClipText {
                 .map(|i| Layer::new(&(&text / "encoder" / "layers" / i), cfg))
                 .collect(),
             final_layer_norm: layer_norm(&text / "final_layer_norm", cfg),
-            text_projection: nn::linear(vs / "text_projection", c, cfg.projection_dim, no_bias),
+            text_projection: nn::linear(
+                vs / "text_projection",
+                c,
+                cfg.projection_dim,
+                linear_to_load(false),
+            ),
         }
     }
 

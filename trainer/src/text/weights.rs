@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use tch::{nn, Kind, Tensor};
+use tch::nn::{self, Init};
+use tch::{Kind, Tensor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
@@ -55,6 +56,25 @@ pub enum WeightsError {
         #[source]
         source: tch::TchError,
     },
+}
+
+/// A linear layer whose weights a file will set: created zero-filled, so that
+/// building an encoder draws nothing from libtorch's global random generator
+/// (a training job in the same process depends on its state).
+pub fn linear_to_load(bias: bool) -> nn::LinearConfig {
+    nn::LinearConfig {
+        ws_init: Init::Const(0.0),
+        bs_init: bias.then_some(Init::Const(0.0)),
+        bias,
+    }
+}
+
+/// An embedding whose weights a file will set (see `linear_to_load`).
+pub fn embedding_to_load() -> nn::EmbeddingConfig {
+    nn::EmbeddingConfig {
+        ws_init: Init::Const(0.0),
+        ..Default::default()
+    }
 }
 
 /// Copies `path`'s tensor of the same name into every variable of `vs`
