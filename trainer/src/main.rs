@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, value_enum)]
         device: Option<DeviceArg>,
     },
+    /// Embed the class texts of a dataset (or take the shipped CLIP features)
+    /// and write them to Parquet; prints the file, the size and the time.
+    Embed(skel_trainer::text::cli::EmbedArgs),
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        Command::Embed(args) => skel_trainer::text::cli::run(&args).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

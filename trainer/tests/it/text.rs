@@ -2,7 +2,7 @@
 //! on every distinct NTU-60/120 class text: Sentence-BERT equals
 //! sentence-transformers and the tiny CLIP equals `transformers` within 1e-5,
 //! CLIP token ids equal Hugging Face's (after ftfy) exactly. Weights that do
-//! not fit are refused by tensor name.
+//! not fit are refused by tensor name; class features are cached and reused.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -14,7 +14,10 @@ use skel_trainer::text::bert::SentenceBert;
 use skel_trainer::text::clip::ClipTextEncoder;
 use skel_trainer::text::clip_bpe::{ClipBpe, CONTEXT};
 use skel_trainer::text::texts::{class_texts, TextKind};
+use skel_trainer::text::{cache_path, class_features, TextConfig, TextEncoder};
 use tch::{Device, Tensor};
+
+use crate::util::run_cli;
 
 const TOLERANCE: f64 = 1e-5;
 
@@ -150,4 +153,111 @@ fn weights_that_do_not_fit_are_refused_by_tensor_name() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("has no tensor `text_model."), "{e}");
+}
+
+#[test]
+fn class_features_are_cached_and_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TextConfig {
+        encoder: TextEncoder::ClipVitB32,
+        mode: "lb_ad".into(),
+        weights: None,
+    };
+    let first = class_features(&cfg, Dataset::Ntu60, tmp.path(), Device::Cpu).unwrap();
+    assert_eq!((first.rows.len(), first.dim), (60, 1024));
+    for row in &first.rows {
+        // Each part unit length, then the whole: both halves have norm 1/sqrt(2).
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm(row) - 1.0).abs() < 1e-5);
+        assert!((norm(&row[..512]) - 0.5f32.sqrt()).abs() < 1e-5);
+    }
+    let path = cache_path(tmp.path(), &first.key);
+    let written = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let again = class_features(&cfg, Dataset::Ntu60, tmp.path(), Device::Cpu).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        written,
+        "cache not reused"
+    );
+
+    // Another mode or dataset is another key; a damaged file is rewritten.
+    let lb = TextConfig {
+        mode: "lb".into(),
+        ..cfg.clone()
+    };
+    assert_ne!(
+        class_features(&lb, Dataset::Ntu60, tmp.path(), Device::Cpu)
+            .unwrap()
+            .key,
+        first.key
+    );
+    std::fs::write(&path, b"not parquet").unwrap();
+    assert_eq!(
+        class_features(&cfg, Dataset::Ntu60, tmp.path(), Device::Cpu).unwrap(),
+        first
+    );
+}
+
+#[test]
+fn clip_class_features_are_the_normalised_encoder_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = TextConfig {
+        encoder: TextEncoder::Clip,
+        mode: "lb".into(),
+        weights: Some(tiny_clip(tmp.path())),
+    };
+    let features = class_features(&cfg, Dataset::Ntu120, tmp.path(), Device::Cpu).unwrap();
+    let texts = fixture_texts();
+    let reference = matrix("clip_tiny.npy");
+    for (i, label) in class_texts(Dataset::Ntu120, TextKind::Lb)
+        .iter()
+        .enumerate()
+    {
+        let row = reference.get(texts.iter().position(|t| t == label).unwrap() as i64);
+        let row = &row / row.norm();
+        let d = max_diff(&Tensor::from_slice(&features.rows[i]), &row);
+        assert!(d <= TOLERANCE, "{label}: {d}");
+    }
+}
+
+#[test]
+fn embed_command_writes_parquet_and_explains_bad_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("features");
+    let run = run_cli(&[
+        "embed",
+        "--dataset",
+        "ntu120",
+        "--encoder",
+        "clip-vit-b-16",
+        "--mode",
+        "md",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{run:?}");
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    assert!(
+        stdout.contains("120 classes x 512 (clip-vit-b-16 md)"),
+        "{stdout}"
+    );
+    let file = stdout.split(':').next().unwrap();
+    assert!(Path::new(file).is_file(), "{stdout}");
+
+    let run = run_cli(&[
+        "embed",
+        "--dataset",
+        "pku-v1",
+        "--encoder",
+        "sbert",
+        "--mode",
+        "lb_ad",
+    ]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    assert!(
+        stderr.contains("pku-v1 has lb texts only (no `ad`)"),
+        "{stderr}"
+    );
 }
