@@ -31,7 +31,7 @@ pub enum WeightsError {
     },
     #[error(
         "{path} has no tensor `{name}` (the model needs shape {expected:?}): \
-         the file holds another architecture; give the weights of a {arch}"
+         the file is incomplete or holds another architecture; give the weights of a {arch}"
     )]
     Missing {
         path: PathBuf,
