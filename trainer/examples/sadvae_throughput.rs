@@ -82,7 +82,8 @@ fn main() -> anyhow::Result<()> {
         // Epoch 1 of the schedule: every loss term is on.
         let f = factors(&cfg, Variant::FdTc, 1, step, steps);
         let noise = Noise::sample(batch, dims, false, Device::Cpu);
-        let disc = ((step + 1) % cfg.n_d == 0).then(|| DiscNoise::sample(batch, dims, false, Device::Cpu));
+        let disc =
+            ((step + 1) % cfg.n_d == 0).then(|| DiscNoise::sample(batch, dims, false, Device::Cpu));
         trainer.step(&x, &y, f, &noise, disc.as_ref(), cfg.lr);
     }
     let measured = (steps - warmup) * cfg.batch_size;

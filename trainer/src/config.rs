@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::BackboneConfig;
 
 /// Where tensors live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceChoice {
     #[default]

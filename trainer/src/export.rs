@@ -31,7 +31,11 @@ fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> anyhow::
         [n] => format!("({n},)"),
         _ => format!(
             "({})",
-            shape.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
@@ -55,7 +59,10 @@ fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) -> anyhow::
 
 fn write_f32(path: &Path, rows: &[&Vec<f32>]) -> anyhow::Result<()> {
     let width = rows.first().map_or(0, |r| r.len());
-    let bytes: Vec<u8> = rows.iter().flat_map(|r| r.iter().flat_map(|v| v.to_le_bytes())).collect();
+    let bytes: Vec<u8> = rows
+        .iter()
+        .flat_map(|r| r.iter().flat_map(|v| v.to_le_bytes()))
+        .collect();
     write_npy(path, "<f4", &[rows.len(), width], &bytes)
 }
 
@@ -89,7 +96,10 @@ fn write_set(
             "gtest" => ("gtest".to_owned(), "g_label".to_owned()),
             other => (other.to_owned(), format!("{other}_label")),
         };
-        write_f32(&dir.join(format!("{file}.npy")), &rows.iter().map(|r| &r.feature).collect::<Vec<_>>())?;
+        write_f32(
+            &dir.join(format!("{file}.npy")),
+            &rows.iter().map(|r| &r.feature).collect::<Vec<_>>(),
+        )?;
         write_i64(
             &dir.join(format!("{label}.npy")),
             &rows.iter().map(|r| i64::from(r.label)).collect::<Vec<_>>(),
@@ -135,7 +145,8 @@ pub fn sa_dvae(
             ],
         )?;
     }
-    let ids = |c: &[skel_schemas::ClassEntry]| c.iter().map(|c| i64::from(c.index)).collect::<Vec<_>>();
+    let ids =
+        |c: &[skel_schemas::ClassEntry]| c.iter().map(|c| i64::from(c.index)).collect::<Vec<_>>();
     let (seen, unseen, val) = (
         ids(&split.classes.seen),
         ids(&split.classes.unseen),
@@ -148,6 +159,9 @@ pub fn sa_dvae(
     write_i64(&dir.join(format!("ru{}.npy", unseen.len())), &unseen)?;
     write_i64(&dir.join(format!("rs{}.npy", seen.len())), &seen)?;
     write_i64(&dir.join(format!("rv{}_0.npy", val.len())), &val)?;
-    write_i64(&dir.join(format!("rs{}_0.npy", seen_less_val.len())), &seen_less_val)?;
+    write_i64(
+        &dir.join(format!("rs{}_0.npy", seen_less_val.len())),
+        &seen_less_val,
+    )?;
     Ok(())
 }

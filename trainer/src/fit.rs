@@ -91,16 +91,19 @@ fn seed_for(seed: u64, epoch: usize, salt: u64) -> i64 {
 /// Builds a trainer of the fit's variant with the weights of `seed`.
 pub fn new_trainer(opts: &FitOptions, data: &FitData) -> Trainer {
     tch::manual_seed(seed_for(opts.seed, 0, 1));
-    let dims = opts.cfg.dims(
-        opts.variant,
-        data.train_x.size()[1],
-        data.text.size()[1],
-    );
+    let dims = opts
+        .cfg
+        .dims(opts.variant, data.train_x.size()[1], data.text.size()[1]);
     Trainer::new(opts.variant, dims, opts.device)
 }
 
 /// Loads the checkpoint of `epoch` into a fresh trainer.
-pub fn load(dir: &FitDir, epoch: usize, opts: &FitOptions, data: &FitData) -> anyhow::Result<Trainer> {
+pub fn load(
+    dir: &FitDir,
+    epoch: usize,
+    opts: &FitOptions,
+    data: &FitData,
+) -> anyhow::Result<Trainer> {
     let mut trainer = new_trainer(opts, data);
     let path = dir.checkpoint(epoch);
     let state = Tensor::load_multi_with_device(&path, opts.device)
@@ -192,7 +195,11 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
         let mut order: Vec<i64> = (0..n).collect();
         Rng::from_parts(&[opts.seed, epoch as u64, 4]).shuffle(&mut order);
         let order = Tensor::from_slice(&order).to_device(opts.device);
-        let pb = bar(opts.progress, n as u64, format!("SA-DVAE epoch {}/{epochs}", epoch + 1));
+        let pb = bar(
+            opts.progress,
+            n as u64,
+            format!("SA-DVAE epoch {}/{epochs}", epoch + 1),
+        );
         let began = Instant::now();
         let mut sums = [0.0f64; 10];
         let mut disc_steps = 0usize;
@@ -201,7 +208,9 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
             let len = batch.min(n - lo);
             let idx = order.narrow(0, lo, len);
             let fx = data.train_x.index_select(0, &idx);
-            let fy = data.text.index_select(0, &data.train_rows.index_select(0, &idx));
+            let fy = data
+                .text
+                .index_select(0, &data.train_rows.index_select(0, &idx));
             let f = factors(opts.cfg, opts.variant, epoch, step, steps);
             let noise = Noise::sample(len, dims, shared, opts.device);
             let disc_noise = (opts.variant.has_discriminator() && (step + 1) % opts.cfg.n_d == 0)
@@ -237,7 +246,11 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
         } else {
             String::new()
         };
-        tracing::debug!("SA-DVAE epoch {}: loss {:.4}, eval ZSL {zsl:.3}", epoch + 1, mean(0));
+        tracing::debug!(
+            "SA-DVAE epoch {}: loss {:.4}, eval ZSL {zsl:.3}",
+            epoch + 1,
+            mean(0)
+        );
         epoch_zsl.push((epoch + 1, zsl));
         let path = dir.checkpoint(epoch + 1);
         let tmp = path.with_extension("ot.tmp");
@@ -257,7 +270,11 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
             mean(6),
             mean(7),
             mean(8),
-            if zsl.is_nan() { String::new() } else { format!("{zsl:.4}") },
+            if zsl.is_nan() {
+                String::new()
+            } else {
+                format!("{zsl:.4}")
+            },
         )?;
         if opts.stop_after == Some(epoch + 1) {
             return Ok(FitReport {
@@ -295,8 +312,10 @@ fn bar(show: bool, len: u64, prefix: String) -> ProgressBar {
     };
     let pb = ProgressBar::with_draw_target(Some(len), target);
     pb.set_style(
-        ProgressStyle::with_template("{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec})")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec})",
+        )
+        .expect("valid template"),
     );
     pb.set_prefix(prefix);
     pb

@@ -58,11 +58,10 @@ impl GateConfig {
         if !(self.c > 0.0 && self.c.is_finite()) {
             return Err(format!("gate.c: {} must be a positive number", self.c));
         }
-        if self.temperatures.is_empty() || self.temperatures.iter().any(|&t| !(t > 0.0)) {
+        if self.temperatures.is_empty() || self.temperatures.iter().any(|&t| t.is_nan() || t <= 0.0) {
             return Err("gate.temperatures: give at least one positive temperature".into());
         }
-        if self.thresholds.is_empty() || self.thresholds.iter().any(|&t| !(0.0..1.0).contains(&t))
-        {
+        if self.thresholds.is_empty() || self.thresholds.iter().any(|&t| !(0.0..1.0).contains(&t)) {
             return Err("gate.thresholds: give at least one threshold in [0, 1)".into());
         }
         Ok(())
@@ -71,7 +70,9 @@ impl GateConfig {
 
 /// Softmax of `logits / t`, sorted in descending order, first `k` values.
 pub fn top_k_softmax(logits: &[f32], t: f64, k: usize) -> Vec<f64> {
-    let max = logits.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64 / t));
+    let max = logits
+        .iter()
+        .fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64 / t));
     let exps: Vec<f64> = logits.iter().map(|&v| (v as f64 / t - max).exp()).collect();
     let sum: f64 = exps.iter().sum();
     top_k(&exps.iter().map(|e| e / sum).collect::<Vec<_>>(), k)
@@ -155,7 +156,12 @@ impl Gate {
     /// Fits the gate on validation samples: seen ones are subsampled to the
     /// number of unseen ones, a share of each is held out to choose the
     /// temperature and the threshold (best held-out accuracy, first on ties).
-    pub fn fit(samples: &[GateSample], k: usize, cfg: &GateConfig, seed: u64) -> Result<Self, String> {
+    pub fn fit(
+        samples: &[GateSample],
+        k: usize,
+        cfg: &GateConfig,
+        seed: u64,
+    ) -> Result<Self, String> {
         let mut rng = Rng::from_parts(&[seed, 0x6a7e]);
         let mut unseen: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].unseen).collect();
         let mut seen: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].unseen).collect();
@@ -210,8 +216,12 @@ impl Gate {
 
     /// P(unseen) of a test sample.
     pub fn p_unseen(&self, seen_logits: &[f32], unseen_probs: &[f64]) -> f64 {
-        self.model
-            .p_unseen(&features(seen_logits, unseen_probs, self.temperature, self.k))
+        self.model.p_unseen(&features(
+            seen_logits,
+            unseen_probs,
+            self.temperature,
+            self.k,
+        ))
     }
 
     /// Whether the sample goes to the unseen classifier.

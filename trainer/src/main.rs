@@ -41,6 +41,9 @@ enum Command {
         #[arg(long, value_enum)]
         device: Option<DeviceArg>,
     },
+    /// Embed the class texts of a dataset (or take the shipped CLIP features)
+    /// and write them to Parquet; prints the file, the size and the time.
+    Embed(skel_trainer::text::cli::EmbedArgs),
     /// Run every stage of an experiment for each run (split file): extract
     /// features (main and validation phases), embed class texts, fit SA-DVAE,
     /// fit the gate, evaluate; then write results.json, results.md and plots
@@ -175,7 +178,7 @@ fn open(args: &StageArgs, quiet: bool) -> anyhow::Result<(Experiment, Vec<usize>
 
 fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
     match command {
-        Command::Extract { .. } => unreachable!("handled in main"),
+        Command::Extract { .. } | Command::Embed(_) => unreachable!("handled in main"),
         Command::Run(args) => {
             let (exp, runs, variants) = open(&args, quiet)?;
             let mut outcomes = Vec::new();
@@ -189,7 +192,11 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
             let summary = experiment::write_report(&exp, &outcomes)?;
             println!("{}", experiment::report::table(&summary));
             println!("report: {}", exp.cfg.out_dir.join("results.md").display());
-            for f in summary.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")) {
+            for f in summary
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "png"))
+            {
                 println!("figure: {}", exp.cfg.out_dir.join(f).display());
             }
         }
@@ -246,7 +253,10 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
                     serde_saphyr::to_string(&t.sadvae)?
                 );
             }
-            println!("table: {}", exp.cfg.out_dir.join("search/search.md").display());
+            println!(
+                "table: {}",
+                exp.cfg.out_dir.join("search/search.md").display()
+            );
         }
         Command::Export {
             config,
@@ -265,7 +275,12 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
             let validation = experiment::extract(&exp, run, Phase::Validation)?;
             let split = skel_schemas::SplitFile::read(&exp.cfg.splits[run])?;
             skel_trainer::export::sa_dvae(&split, &main, Some(&validation), &out)?;
-            println!("wrote {}/main, {}/val and {}/label_splits", out.display(), out.display(), out.display());
+            println!(
+                "wrote {}/main, {}/val and {}/label_splits",
+                out.display(),
+                out.display(),
+                out.display()
+            );
         }
         Command::Eval(args) => {
             let (exp, runs, variants) = open(&args, quiet)?;
@@ -330,6 +345,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        Command::Embed(args) => skel_trainer::text::cli::run(&args).map(|()| ExitCode::SUCCESS),
         command => run_stage(command, cli.quiet).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| {

@@ -82,7 +82,9 @@ pub fn write_report(exp: &Experiment, outcomes: &[RunOutcome]) -> anyhow::Result
         .iter()
         .filter_map(|v| by_variant.get(v).map(|os| (v, os)))
         .map(|(&variant, os)| {
-            let pick = |f: fn(&RunOutcome) -> f64| MeanStd::of(&os.iter().map(|o| f(o)).collect::<Vec<_>>());
+            let pick = |f: fn(&RunOutcome) -> f64| {
+                MeanStd::of(&os.iter().map(|o| f(o)).collect::<Vec<_>>())
+            };
             VariantSummary {
                 variant,
                 runs: os.len(),
@@ -220,7 +222,11 @@ pub fn markdown(exp: &Experiment, s: &Summary) -> String {
          the test partition is never used for selection.\n"
     );
     let _ = writeln!(md, "## Figures\n");
-    for f in s.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")) {
+    for f in s
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+    {
         let _ = writeln!(md, "![{}]({})", f.display(), f.display());
     }
     md
@@ -260,7 +266,10 @@ fn per_class_plot(
     let bars: Vec<(String, f64)> = acc
         .iter()
         .map(|(c, v)| {
-            let name = names.get(c).cloned().unwrap_or_else(|| format!("class {c}"));
+            let name = names
+                .get(c)
+                .cloned()
+                .unwrap_or_else(|| format!("class {c}"));
             (name, 100.0 * v.iter().sum::<f64>() / v.len() as f64)
         })
         .collect();
@@ -288,9 +297,11 @@ fn per_class_plot(
         .draw()
         .map_err(plot_error(path))?;
     chart
-        .draw_series(bars.iter().enumerate().map(|(i, (_, a))| {
-            Rectangle::new([(0.0, i), (*a, i + 1)], BLUE.mix(0.6).filled())
-        }))
+        .draw_series(
+            bars.iter()
+                .enumerate()
+                .map(|(i, (_, a))| Rectangle::new([(0.0, i), (*a, i + 1)], BLUE.mix(0.6).filled())),
+        )
         .map_err(plot_error(path))?;
     root.present().map_err(plot_error(path))?;
     Ok(())
@@ -302,7 +313,9 @@ pub fn tsne(rows: &[Vec<f32>], seed: u64) -> Vec<(f32, f32)> {
         return rows.iter().map(|_| (0.0, 0.0)).collect();
     }
     let mut rng = Rng::from_parts(&[seed, 0x75e]);
-    let start: Vec<f32> = (0..rows.len() * 2).map(|_| 1e-4 * rng.normal() as f32).collect();
+    let start: Vec<f32> = (0..rows.len() * 2)
+        .map(|_| 1e-4 * rng.normal() as f32)
+        .collect();
     let samples: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
     let perplexity = (((rows.len() - 1) / 3) as f32).min(30.0);
     let embedding = bhtsne::tSNE::<f32, &[f32], 2>::new(&samples)
@@ -334,8 +347,15 @@ fn tsne_plot(
         let width = a.shape.get(1).copied().unwrap_or(1).max(1);
         Ok(a.data.chunks(width).map(<[f32]>::to_vec).collect())
     };
-    let labels: Vec<u16> = read("z_labels.npy")?.into_iter().flatten().map(|v| v as u16).collect();
-    let panels = [("z_x^r (semantic)", read("z_r.npy")?), ("z_x^v (style)", read("z_v.npy")?)];
+    let labels: Vec<u16> = read("z_labels.npy")?
+        .into_iter()
+        .flatten()
+        .map(|v| v as u16)
+        .collect();
+    let panels = [
+        ("z_x^r (semantic)", read("z_r.npy")?),
+        ("z_x^v (style)", read("z_v.npy")?),
+    ];
     let classes: Vec<u16> = {
         let mut c = labels.clone();
         c.sort_unstable();

@@ -60,7 +60,9 @@ pub fn search(
         for &run in runs {
             scores.push(validation_gzsl(exp, run, variant)?);
         }
-        let mean = |f: fn(&(f64, f64, f64)) -> f64| scores.iter().map(f).sum::<f64>() / scores.len() as f64;
+        let mean = |f: fn(&(f64, f64, f64)) -> f64| {
+            scores.iter().map(f).sum::<f64>() / scores.len() as f64
+        };
         let t = Trial {
             trial,
             sadvae: exp.cfg.sadvae.clone(),
@@ -68,13 +70,19 @@ pub fn search(
             validation_acc_u: mean(|s| s.1),
             validation_h: mean(|s| s.2),
         };
-        tracing::info!("trial {trial}: validation H {:.1} %", 100.0 * t.validation_h);
+        tracing::info!(
+            "trial {trial}: validation H {:.1} %",
+            100.0 * t.validation_h
+        );
         done.push(t);
     }
     exp.cfg.sadvae = base;
     exp.stage_root = exp.cfg.out_dir.clone();
     done.sort_by(|a, b| b.validation_h.total_cmp(&a.validation_h));
-    write_atomic(&root.join("search.json"), serde_json::to_string_pretty(&done)?.as_bytes())?;
+    write_atomic(
+        &root.join("search.json"),
+        serde_json::to_string_pretty(&done)?.as_bytes(),
+    )?;
     let mut md = String::from(
         "# Random search (validation GZSL H, %)\n\n| trial | H | Acc_s | Acc_u | lr | batch | beta_x | beta_y | lambda_tc | n_d | latent | style |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );

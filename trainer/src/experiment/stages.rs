@@ -89,7 +89,10 @@ impl Experiment {
     }
 
     fn features_path(&self, run: usize, phase: Phase) -> PathBuf {
-        self.cfg.extract_config(run, phase).run_dir.join("features.parquet")
+        self.cfg
+            .extract_config(run, phase)
+            .run_dir
+            .join("features.parquet")
     }
 
     fn text(&self) -> anyhow::Result<ClassFeatures> {
@@ -131,7 +134,10 @@ fn stage_dir(dir: &Path, key: &str) -> anyhow::Result<()> {
         if old.trim() == key {
             return Ok(());
         }
-        tracing::info!("{}: inputs changed, starting the stage afresh", dir.display());
+        tracing::info!(
+            "{}: inputs changed, starting the stage afresh",
+            dir.display()
+        );
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -166,7 +172,11 @@ pub fn extract(exp: &Experiment, run: usize, phase: Phase) -> anyhow::Result<Pat
             );
         }
         if features.exists() {
-            tracing::info!("run {run}: reusing the {} extractor in {}", phase.name(), cfg.run_dir.display());
+            tracing::info!(
+                "run {run}: reusing the {} extractor in {}",
+                phase.name(),
+                cfg.run_dir.display()
+            );
             return Ok(features);
         }
     }
@@ -195,7 +205,11 @@ fn parts(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<FeatureRow>>> {
     Ok(out)
 }
 
-fn take(parts: &BTreeMap<String, Vec<FeatureRow>>, name: &str, path: &Path) -> anyhow::Result<Vec<FeatureRow>> {
+fn take(
+    parts: &BTreeMap<String, Vec<FeatureRow>>,
+    name: &str,
+    path: &Path,
+) -> anyhow::Result<Vec<FeatureRow>> {
     match parts.get(name) {
         Some(rows) if !rows.is_empty() => Ok(rows.clone()),
         _ => bail!("{} has no rows of part {name}", path.display()),
@@ -230,11 +244,15 @@ fn fit_data(
         .iter()
         .map(|r| {
             position.get(&r.label).copied().with_context(|| {
-                format!("sample {} (class {}) is not of an unseen class", r.sample, r.label)
+                format!(
+                    "sample {} (class {}) is not of an unseen class",
+                    r.sample, r.label
+                )
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let rows = |rows: &[FeatureRow]| -> Vec<Vec<f32>> { rows.iter().map(|r| r.feature.clone()).collect() };
+    let rows =
+        |rows: &[FeatureRow]| -> Vec<Vec<f32>> { rows.iter().map(|r| r.feature.clone()).collect() };
     let eval_x = if eval.is_empty() {
         Tensor::zeros([0, feature_dim as i64], (Kind::Float, device))
     } else {
@@ -265,7 +283,10 @@ validation-unseen (pseudo-unseen) samples, earliest epoch on ties; the test part
 is never used for selection";
 
 fn fit_dir(exp: &Experiment, run: usize, variant: Variant, phase: Phase) -> FitDir {
-    FitDir::new(&exp.variant_dir(run, variant).join(format!("fit-{}", phase.name())))
+    FitDir::new(
+        &exp.variant_dir(run, variant)
+            .join(format!("fit-{}", phase.name())),
+    )
 }
 
 /// Fits the validation-phase SA-DVAE and chooses the epoch.
@@ -298,26 +319,43 @@ pub fn fit_validation(exp: &Experiment, run: usize, variant: Variant) -> anyhow:
         &unseen,
         &take(&parts, "validation_unseen", &features_path)?,
     )?;
-    tracing::info!("run {run} {}: fitting the validation-phase SA-DVAE", variant.name());
+    tracing::info!(
+        "run {run} {}: fitting the validation-phase SA-DVAE",
+        variant.name()
+    );
     let opts = exp.fit_options(variant, exp.cfg.sadvae.epochs);
     fit::fit(&dir, &data, &opts)?;
     // Scores of every epoch, from the checkpoints (a resumed fit scored only some).
     let mut validation_zsl = Vec::new();
     for epoch in 1..=exp.cfg.sadvae.epochs {
         let trainer = fit::load(&dir, epoch, &opts, &data)?;
-        let zsl = fit::score(&trainer, &data, &opts, fit::classifier_seed(opts.seed, epoch));
+        let zsl = fit::score(
+            &trainer,
+            &data,
+            &opts,
+            fit::classifier_seed(opts.seed, epoch),
+        );
         validation_zsl.push((epoch, zsl));
     }
     let chosen_epoch = validation_zsl
         .iter()
-        .fold((0, f64::NEG_INFINITY), |best, &(e, z)| if z > best.1 { (e, z) } else { best })
+        .fold((0, f64::NEG_INFINITY), |best, &(e, z)| {
+            if z > best.1 {
+                (e, z)
+            } else {
+                best
+            }
+        })
         .0;
     let selection = Selection {
         validation_zsl,
         chosen_epoch,
         criterion: CRITERION.into(),
     };
-    write_atomic(&selection_path, serde_saphyr::to_string(&selection)?.as_bytes())?;
+    write_atomic(
+        &selection_path,
+        serde_saphyr::to_string(&selection)?.as_bytes(),
+    )?;
     tracing::info!(
         "run {run} {}: epoch {chosen_epoch} chosen on validation data",
         variant.name()
@@ -332,7 +370,11 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
     let features_path = exp.features_path(run, Phase::Validation);
     let k = key(&[
         "gate",
-        &std::fs::read_to_string(fit_dir(exp, run, variant, Phase::Validation).root.join("inputs.sha256"))?,
+        &std::fs::read_to_string(
+            fit_dir(exp, run, variant, Phase::Validation)
+                .root
+                .join("inputs.sha256"),
+        )?,
         &serde_saphyr::to_string(&selection)?,
         &serde_saphyr::to_string(&exp.cfg.gate)?,
     ]);
@@ -365,7 +407,10 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
     let dir = fit_dir(exp, run, variant, Phase::Validation);
     let trainer = fit::load(&dir, selection.chosen_epoch, &opts, &data)?;
     let rows: Vec<&FeatureRow> = val_unseen.iter().chain(&val_seen).collect();
-    let x = fit::to_tensor(&rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), exp.device);
+    let x = fit::to_tensor(
+        &rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
+        exp.device,
+    );
     let probs = fit::unseen_probabilities(
         &trainer,
         &data,
@@ -385,7 +430,8 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
         })
         .collect();
     let top_k = split.classes.unseen.len();
-    let gate = Gate::fit(&samples, top_k, &exp.cfg.gate, exp.cfg.seed).map_err(anyhow::Error::msg)?;
+    let gate =
+        Gate::fit(&samples, top_k, &exp.cfg.gate, exp.cfg.seed).map_err(anyhow::Error::msg)?;
     tracing::info!(
         "run {run} {}: gate T = {}, threshold {:.2}, held-out accuracy {:.1} %",
         variant.name(),
@@ -403,7 +449,11 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
 
 /// GZSL on the gate's held-out validation samples (the search's score):
 /// (Acc_s, Acc_u, H) with the validation phase's models.
-pub fn validation_gzsl(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<(f64, f64, f64)> {
+pub fn validation_gzsl(
+    exp: &Experiment,
+    run: usize,
+    variant: Variant,
+) -> anyhow::Result<(f64, f64, f64)> {
     let gate = gate(exp, run, variant)?;
     let selection = fit_validation(exp, run, variant)?;
     let features_path = exp.features_path(run, Phase::Validation);
@@ -413,12 +463,26 @@ pub fn validation_gzsl(exp: &Experiment, run: usize, variant: Variant) -> anyhow
     let parts = parts(&features_path)?;
     let val_unseen = take(&parts, "validation_unseen", &features_path)?;
     let val_seen = take(&parts, "validation_seen", &features_path)?;
-    let data = fit_data(exp, &text, &take(&parts, "validation_train", &features_path)?, &unseen, &[])?;
+    let data = fit_data(
+        exp,
+        &text,
+        &take(&parts, "validation_train", &features_path)?,
+        &unseen,
+        &[],
+    )?;
     let opts = exp.fit_options(variant, exp.cfg.sadvae.epochs);
-    let trainer = fit::load(&fit_dir(exp, run, variant, Phase::Validation), selection.chosen_epoch, &opts, &data)?;
+    let trainer = fit::load(
+        &fit_dir(exp, run, variant, Phase::Validation),
+        selection.chosen_epoch,
+        &opts,
+        &data,
+    )?;
     let rows: Vec<&FeatureRow> = val_unseen.iter().chain(&val_seen).collect();
     let held: Vec<&FeatureRow> = gate.held_out.iter().map(|&i| rows[i]).collect();
-    let x = fit::to_tensor(&held.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), exp.device);
+    let x = fit::to_tensor(
+        &held.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
+        exp.device,
+    );
     let probs = fit::unseen_probabilities(
         &trainer,
         &data,
@@ -489,7 +553,11 @@ pub fn fit_main(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Resul
         variant.name(),
         selection.chosen_epoch
     );
-    fit::fit(&dir, &data, &exp.fit_options(variant, selection.chosen_epoch))?;
+    fit::fit(
+        &dir,
+        &data,
+        &exp.fit_options(variant, selection.chosen_epoch),
+    )?;
     Ok(dir)
 }
 
@@ -528,7 +596,10 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
     let opts = exp.fit_options(variant, selection.chosen_epoch);
     let trainer = fit::load(&dir, selection.chosen_epoch, &opts, &data)?;
     let rows: Vec<&FeatureRow> = test_unseen.iter().chain(&test_seen).collect();
-    let x = fit::to_tensor(&rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), exp.device);
+    let x = fit::to_tensor(
+        &rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
+        exp.device,
+    );
     let probs = fit::unseen_probabilities(
         &trainer,
         &data,
@@ -538,7 +609,8 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
     );
     let probs = Vec::<Vec<f64>>::try_from(probs.to_kind(Kind::Double).to_device(Device::Cpu))?;
     let (mut zsl_truth, mut zsl_pred) = (Vec::new(), Vec::new());
-    let (mut truth_s, mut pred_s, mut truth_u, mut pred_u) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut truth_s, mut pred_s, mut truth_u, mut pred_u) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut gate_s, mut gate_u) = (0usize, 0usize);
     for (i, (r, p)) in rows.iter().zip(&probs).enumerate() {
         let is_unseen_sample = i < test_unseen.len();
@@ -590,7 +662,10 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
         metrics,
     };
     let vdir = exp.variant_dir(run, variant);
-    write_atomic(&vdir.join("metrics.json"), serde_json::to_string_pretty(&outcome)?.as_bytes())?;
+    write_atomic(
+        &vdir.join("metrics.json"),
+        serde_json::to_string_pretty(&outcome)?.as_bytes(),
+    )?;
     if exp.cfg.report.tsne && run == 0 {
         save_latents(exp, &trainer, &test_unseen, &vdir)?;
     }
@@ -613,9 +688,15 @@ fn save_latents(
     rows: &[FeatureRow],
     dir: &Path,
 ) -> anyhow::Result<()> {
-    let step = rows.len().div_ceil(exp.cfg.report.tsne_samples.max(1)).max(1);
+    let step = rows
+        .len()
+        .div_ceil(exp.cfg.report.tsne_samples.max(1))
+        .max(1);
     let picked: Vec<&FeatureRow> = rows.iter().step_by(step).collect();
-    let x = fit::to_tensor(&picked.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), exp.device);
+    let x = fit::to_tensor(
+        &picked.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
+        exp.device,
+    );
     let [mu_r, _, mu_v, _] = tch::no_grad(|| trainer.model.encode_skeleton(&x));
     let save = |t: &Tensor, name: &str| -> anyhow::Result<()> {
         let t = t.to_device(Device::Cpu).contiguous();

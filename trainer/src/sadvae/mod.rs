@@ -8,7 +8,7 @@ mod schedule;
 mod train;
 
 pub use model::{
-    kl, normal, DiscNoise, Dims, Discriminator, Decoder, Encoder, Factors, Losses, Noise, SaDvae,
+    kl, normal, Decoder, Dims, DiscNoise, Discriminator, Encoder, Factors, Losses, Noise, SaDvae,
 };
 pub use schedule::factors;
 pub use train::{StepReport, Trainer};

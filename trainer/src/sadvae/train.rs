@@ -3,7 +3,7 @@
 
 use tch::{nn, Device, Tensor};
 
-use super::{DiscNoise, Dims, Discriminator, Factors, Noise, SaDvae, Variant};
+use super::{Dims, DiscNoise, Discriminator, Factors, Noise, SaDvae, Variant};
 use crate::config::Optimizer;
 use crate::optim::Optim;
 
@@ -79,18 +79,14 @@ impl Trainer {
         lr: f64,
     ) -> StepReport {
         let mut disc_loss = None;
-        if let (Some(disc), Some(dopt), Some(dn)) =
-            (&self.disc, &mut self.disc_optim, disc_noise)
-        {
+        if let (Some(disc), Some(dopt), Some(dn)) = (&self.disc, &mut self.disc_optim, disc_noise) {
             let loss = self.model.disc_loss(disc, fx, fy, dn);
             dopt.zero_grad();
             (&loss * factors.tc).backward();
             dopt.step(lr);
             disc_loss = Some(loss.double_value(&[]));
         }
-        let losses = self
-            .model
-            .loss(fx, fy, factors, noise, self.disc.as_ref());
+        let losses = self.model.loss(fx, fy, factors, noise, self.disc.as_ref());
         self.optim.zero_grad();
         losses.total.backward();
         self.optim.step(lr);

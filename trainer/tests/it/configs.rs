@@ -36,14 +36,26 @@ fn bad_experiment_configs_name_the_key() {
     let cases = [
         (good.replace("  n_d: 7", "  n_d: 7\n  n_e: 3"), "n_e"),
         (good.replace("lr: 0.001", "lr: fast"), "lr"),
-        (good.replace("variants: [fd_tc]", "variants: [fd_tc, full]"), "full"),
-        (good.replace("  batch_size: 32", "  batch_size: 0"), "batch_size"),
-        (good.replace("variants: [fd_tc]", "variants: []"), "variants"),
+        (
+            good.replace("variants: [fd_tc]", "variants: [fd_tc, full]"),
+            "full",
+        ),
+        (
+            good.replace("  batch_size: 32", "  batch_size: 0"),
+            "batch_size",
+        ),
+        (
+            good.replace("variants: [fd_tc]", "variants: []"),
+            "variants",
+        ),
     ];
     for (text, key) in cases {
         let path = tmp.path().join("bad.yaml");
         std::fs::write(&path, text).unwrap();
         let err = ExperimentConfig::read(&path).unwrap_err();
-        assert!(err.contains("bad.yaml") && err.contains(key), "{key}: {err}");
+        assert!(
+            err.contains("bad.yaml") && err.contains(key),
+            "{key}: {err}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use skel_trainer::classifier::ClassifierConfig;
 use skel_trainer::config::Phase;
-use skel_trainer::experiment::{self, Experiment, ExperimentConfig, ExtractorSettings, ReportConfig};
+use skel_trainer::experiment::{
+    self, Experiment, ExperimentConfig, ExtractorSettings, ReportConfig,
+};
 use skel_trainer::fit::{self, FitDir, FitOptions};
 use skel_trainer::gate::GateConfig;
 use skel_trainer::sadvae::{SadvaeConfig, ScheduleKind, Variant};
@@ -81,7 +83,10 @@ fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
         let zsl: u64 = m.zsl_confusion.counts.iter().flatten().sum();
         assert_eq!(zsl as usize, split.parts.test_unseen.len());
         let gzsl: u64 = m.gzsl_confusion.counts.iter().flatten().sum();
-        assert_eq!(gzsl as usize, split.parts.test_unseen.len() + split.parts.test_seen.len());
+        assert_eq!(
+            gzsl as usize,
+            split.parts.test_unseen.len() + split.parts.test_seen.len()
+        );
     }
     for f in [
         "results.json",
@@ -121,7 +126,10 @@ fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
     let features = out.join("run0/extract-main/features.parquet");
     let stamp = std::fs::metadata(&features).unwrap().modified().unwrap();
     experiment::run_all(&Experiment::open(changed, false).unwrap()).unwrap();
-    assert_eq!(std::fs::metadata(&features).unwrap().modified().unwrap(), stamp);
+    assert_eq!(
+        std::fs::metadata(&features).unwrap().modified().unwrap(),
+        stamp
+    );
 
     interrupted_fit_resumes_to_the_same_weights(tmp.path(), &cfg);
 
@@ -141,10 +149,13 @@ fn interrupted_fit_resumes_to_the_same_weights(tmp: &std::path::Path, cfg: &Expe
     let features = experiment::extract(&exp, 0, Phase::Main).unwrap();
     let rows = skel_trainer::features::read(&features).unwrap();
     let train: Vec<_> = rows.iter().filter(|r| r.part == "train_seen").collect();
-    let text = skel_trainer::text::class_features(&cfg.text, exp.dataset, tmp, tch::Device::Cpu)
-        .unwrap();
+    let text =
+        skel_trainer::text::class_features(&cfg.text, exp.dataset, tmp, tch::Device::Cpu).unwrap();
     let data = fit::FitData {
-        train_x: fit::to_tensor(&train.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(), tch::Device::Cpu),
+        train_x: fit::to_tensor(
+            &train.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
+            tch::Device::Cpu,
+        ),
         train_rows: Tensor::from_slice(&train.iter().map(|r| r.label as i64).collect::<Vec<_>>()),
         text: fit::to_tensor(&text.rows, tch::Device::Cpu),
         unseen_rows: vec![0, 1],
@@ -172,7 +183,12 @@ fn interrupted_fit_resumes_to_the_same_weights(tmp: &std::path::Path, cfg: &Expe
         let mut v: Vec<(String, Vec<f32>)> = Tensor::load_multi(d.checkpoint(3))
             .unwrap()
             .into_iter()
-            .map(|(n, t)| (n, Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap()))
+            .map(|(n, t)| {
+                (
+                    n,
+                    Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap(),
+                )
+            })
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v

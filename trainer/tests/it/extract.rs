@@ -66,8 +66,9 @@ fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
     assert_eq!(rows, expected);
     let read = skel_trainer::features::read(&straight.run_dir.join("features.parquet")).unwrap();
     assert_eq!(read.len(), expected);
-    assert!(read.iter().all(|r| r.feature.len() == 16
-        && r.seen_logits.len() == split_file.classes.seen.len()));
+    assert!(read
+        .iter()
+        .all(|r| r.feature.len() == 16 && r.seen_logits.len() == split_file.classes.seen.len()));
 
     let mut other = resumed_cfg.clone();
     other.train.lr = 0.01;

@@ -5,4 +5,5 @@ mod experiment;
 mod extract;
 mod models;
 mod sadvae;
+mod text;
 mod util;

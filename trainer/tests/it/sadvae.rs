@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use skel_pipeline::npy;
 use skel_trainer::gate::Logistic;
-use skel_trainer::sadvae::{DiscNoise, Dims, Factors, Noise, Trainer, Variant};
+use skel_trainer::sadvae::{Dims, DiscNoise, Factors, Noise, Trainer, Variant};
 use tch::{Device, Tensor};
 
 fn fixtures() -> PathBuf {
@@ -97,7 +97,10 @@ fn one_training_step_equals_pytorch() {
             "total" => r.total,
             other => panic!("unknown loss {other}"),
         };
-        assert!((got - want).abs() < 1e-5, "loss {name}: {got} vs PyTorch {want}");
+        assert!(
+            (got - want).abs() < 1e-5,
+            "loss {name}: {got} vs PyTorch {want}"
+        );
     }
     // The discriminator's Adam step, then the VAE's.
     check(trainer.disc_vs.as_ref().unwrap(), &dir, "after.disc.", 1e-5);
@@ -125,7 +128,10 @@ fn checkpoint_state_round_trips_and_names_a_mismatch() {
     let other = Dims { latent: 8, ..dims };
     let mut c = Trainer::new(Variant::FdTc, other, Device::Cpu);
     let err = c.load_state(a.state()).unwrap_err();
-    assert!(err.contains("tensor dec_x.layer.weight has shape [16, 8]"), "{err}");
+    assert!(
+        err.contains("tensor dec_x.layer.weight has shape [16, 8]"),
+        "{err}"
+    );
     let mut d = Trainer::new(Variant::FdTc, dims, Device::Cpu);
     let naive = Trainer::new(Variant::Naive, Dims { style: 0, ..dims }, Device::Cpu);
     let err = d.load_state(naive.state()).unwrap_err();

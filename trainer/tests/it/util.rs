@@ -1,6 +1,8 @@
-//! A small converted synthetic dataset with a split, made once per test.
+//! Shared helpers: a small converted synthetic dataset with a split, made
+//! once per test; running the `skel-trainer` binary.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use skel_pipeline::split::{split, ClassChoice, SplitRequest};
 use skel_pipeline::synth::{generate, Scale, SynthConfig};
@@ -91,4 +93,13 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
 pub fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `skel-trainer ARGS` (quiet) and returns its output.
+pub fn run_cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_skel-trainer"))
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap()
 }
