@@ -388,11 +388,7 @@ impl ConvertArgs {
         if !specs.is_empty() {
             anyhow::bail!("--transforms {} cannot be combined with transform flags: put every step in the file", path.display());
         }
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let config: TransformConfig = serde_saphyr::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("{}: {e}\n(expected `transforms:` with steps canonicalize, centre, scale-body, frames; see configs/transforms/)", path.display())
-        })?;
+        let config = TransformConfig::read(path)?;
         Ok(config.transforms)
     }
 }
