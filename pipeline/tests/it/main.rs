@@ -3,6 +3,7 @@
 mod bad_inputs;
 mod convert;
 mod distributed;
+mod fuzz_found;
 mod golden;
 mod malformed;
 mod resume;
