@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let dir = Path::new("/dataset");
     for shard in &manifest.shards {
         let file = Manifest::shard_path(dir, shard);
-        assert_eq!(file.parent(), Some(dir.join("shards").as_path()), "{file:?}");
+        assert_eq!(
+            file.parent(),
+            Some(dir.join("shards").as_path()),
+            "{file:?}"
+        );
     }
     let yaml = manifest.to_yaml().expect("an accepted manifest serialises");
     let back = Manifest::parse(&yaml, path).expect("a written manifest reads back");

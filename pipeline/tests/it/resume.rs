@@ -298,3 +298,32 @@ fn shards_left_by_an_interrupted_run_with_more_shards_are_removed() {
     assert_eq!(receipted_shards(&out), Vec::<String>::new());
     assert!(verify(&out).unwrap().is_ok());
 }
+
+#[test]
+fn a_killed_part_of_a_distributed_run_resumes_without_touching_the_others() {
+    let shared = tempfile::tempdir().unwrap();
+    let raw = golden_dir().join("raw");
+    let part = |index| {
+        let mut opts = options(Dataset::Ntu120, &raw, shared.path(), Preset::Ctrgcn);
+        opts.part = Some(skel_schemas::Part { index, count: 2 });
+        opts.files_per_shard = 3;
+        opts
+    };
+    convert(&part(1), &NoProgress).unwrap();
+    let part_one = |tree: BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        tree.into_iter()
+            .filter(|(name, _)| name.contains("part-1-of-2"))
+            .collect()
+    };
+    let before = part_one(tree(shared.path()));
+    assert!(before.len() >= 3);
+
+    let crash = CrashAfter::new(2);
+    assert!(catch_unwind(AssertUnwindSafe(|| convert(&part(0), &crash))).is_err());
+    assert!(!shared.path().join("manifest.part-0-of-2.yaml").exists());
+    let resumed = convert(&part(0), &NoProgress).unwrap();
+    assert_eq!(resumed.reused_shards, 2);
+    assert_eq!(part_one(tree(shared.path())), before);
+    skel_pipeline::merge::merge(shared.path()).unwrap();
+    assert!(verify(shared.path()).unwrap().is_ok());
+}
