@@ -4,7 +4,9 @@
 //! run becomes one shard, converted by one worker, so the bytes of every shard
 //! are the same whatever the thread count. A bad file is quarantined with its
 //! line and reason and everything else converts. Shards are renamed into place
-//! when complete and the manifest is written last, atomically.
+//! when complete and the manifest is written last, atomically. A conversion
+//! that was killed resumes: a rerun keeps the shards it had finished (see
+//! [`crate::resume`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use crate::error::{PipelineError, SampleError};
 use crate::frames::Sequence;
 use crate::ntu::{self, NtuName};
 use crate::pku::{self, PkuName};
+use crate::resume::{self, Fingerprint, Receipt};
 use crate::shard::{ShardWriter, ROW_GROUP_ROWS};
 use crate::transform::Chain;
 
@@ -68,6 +71,10 @@ impl ConvertOptions {
 #[derive(Debug, Clone)]
 pub struct ConvertReport {
     pub manifest: Manifest,
+    /// Shards (including shards with no rows) kept from an interrupted run.
+    pub reused_shards: usize,
+    /// Shards (including shards with no rows) in this run.
+    pub total_shards: usize,
     pub elapsed: Duration,
 }
 
@@ -77,6 +84,8 @@ pub trait Progress: Sync {
     fn start(&self, _files: u64) {}
     /// One file is done; `bytes` is its size.
     fn file_done(&self, _bytes: u64) {}
+    /// Shard `file` is finished: converted, or `reused` from an interrupted run.
+    fn shard_done(&self, _file: &str, _reused: bool) {}
 }
 
 /// Reports nothing.
@@ -118,6 +127,7 @@ pub fn convert(
     let classes = class_table(opts.dataset);
     let job = Job {
         prefix: opts.shard_prefix(),
+        settings: settings(opts, &chain),
         dataset: opts.dataset,
         preset: opts.preset,
         labels,
@@ -142,6 +152,7 @@ pub fn convert(
 
     let mut shards = Vec::new();
     let mut quarantine = Vec::new();
+    let mut reused_shards = 0;
     let mut counts = Counts {
         files: (inputs.len() + listed.len()) as u64,
         missing_listed: listed.len() as u64,
@@ -149,6 +160,7 @@ pub fn convert(
     };
     for result in results {
         let outcome = result?;
+        reused_shards += usize::from(outcome.reused);
         counts.samples += outcome.samples;
         counts.raw_bytes += outcome.raw_bytes;
         shards.extend(outcome.entry);
@@ -178,11 +190,76 @@ pub fn convert(
         counts,
         part: opts.part,
     };
+    if reused_shards > 0 {
+        tracing::info!(
+            "reused {reused_shards} of {} shards from an interrupted run",
+            chunks.len()
+        );
+    }
+    // Shards of an interrupted run that this run did not make (its inputs
+    // were cut into fewer shards) would be left unlisted.
+    let prefix = opts.shard_prefix();
+    remove_own_files(&shard_dir, &prefix, |name| {
+        is_own_shard(name, &prefix) && !manifest.shards.iter().any(|s| s.file == name)
+    })?;
     write_manifest(&opts.out, &opts.manifest_file(), &manifest)?;
+    remove_own_files(&shard_dir, &prefix, |name| {
+        resume::is_receipt_of(name, |_| true)
+    })?;
     Ok(ConvertReport {
         manifest,
+        reused_shards,
+        total_shards: chunks.len(),
         elapsed: started.elapsed(),
     })
+}
+
+/// What every shard of a run depends on besides its inputs, for the
+/// fingerprints of [`resume`].
+fn settings(opts: &ConvertOptions, chain: &Chain) -> String {
+    format!(
+        "schema {SCHEMA_VERSION}; dataset {}; preset {} ({}); transforms {chain:?}; part {:?}; labels {:?}",
+        opts.dataset,
+        opts.preset,
+        clean::variant(opts.preset, opts.dataset),
+        opts.part,
+        opts.labels
+    )
+}
+
+/// Whether `name` is shard `{prefix}NNNNN.parquet`.
+fn is_own_shard(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(".parquet"))
+        .is_some_and(|k| k.len() == 5 && k.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the files of this run's shards (`{prefix}NNNNN.parquet`, their
+/// temporary files and receipts) whose names `doomed` accepts; the files of
+/// other parts of a distributed run are never touched.
+fn remove_own_files(
+    shard_dir: &Path,
+    prefix: &str,
+    doomed: impl Fn(&str) -> bool,
+) -> Result<(), PipelineError> {
+    let own = |name: &str| is_own_shard(name, prefix);
+    for entry in std::fs::read_dir(shard_dir).map_err(PipelineError::io(shard_dir))? {
+        let path = entry.map_err(PipelineError::io(shard_dir))?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ours = own(&name)
+            || resume::is_receipt_of(&name, own)
+            || name
+                .strip_prefix('.')
+                .and_then(|n| n.strip_suffix(".tmp"))
+                .is_some_and(|n| own(n) || resume::is_receipt_of(&format!(".{n}"), own));
+        if ours && doomed(&name) {
+            std::fs::remove_file(&path).map_err(PipelineError::io(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn check_options(opts: &ConvertOptions) -> Result<Option<PathBuf>, PipelineError> {
@@ -205,8 +282,9 @@ fn check_options(opts: &ConvertOptions) -> Result<Option<PathBuf>, PipelineError
 }
 
 /// Creates `out/shards`, refusing to replace a converted dataset unless asked,
-/// and removes what a crashed run of the same part left behind (the files of
-/// other parts of a distributed run are never touched).
+/// and removes the temporary files a killed run of the same part left behind
+/// (with `overwrite`, its finished shards too; the files of other parts of a
+/// distributed run are never touched).
 fn prepare_output(opts: &ConvertOptions) -> Result<PathBuf, PipelineError> {
     let manifest = opts.out.join(opts.manifest_file());
     let merged = opts.out.join(MANIFEST_FILE);
@@ -226,26 +304,11 @@ fn prepare_output(opts: &ConvertOptions) -> Result<PathBuf, PipelineError> {
     }
     let shard_dir = opts.out.join(SHARD_DIR);
     std::fs::create_dir_all(&shard_dir).map_err(PipelineError::io(&shard_dir))?;
-    let prefix = opts.shard_prefix();
-    let own = |name: &str| {
-        name.strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".parquet"))
-            .is_some_and(|k| k.len() == 5 && k.bytes().all(|b| b.is_ascii_digit()))
-    };
-    for entry in std::fs::read_dir(&shard_dir).map_err(PipelineError::io(&shard_dir))? {
-        let path = entry.map_err(PipelineError::io(&shard_dir))?.path();
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let stale_tmp = name
-            .strip_prefix('.')
-            .and_then(|n| n.strip_suffix(".tmp"))
-            .is_some_and(own);
-        if stale_tmp || (opts.overwrite && own(&name)) {
-            std::fs::remove_file(&path).map_err(PipelineError::io(&path))?;
-        }
-    }
+    // Temporary files are always partial; finished shards and their receipts
+    // are kept for a resumed run unless the dataset is to be replaced.
+    remove_own_files(&shard_dir, &opts.shard_prefix(), |name| {
+        opts.overwrite || name.ends_with(".tmp")
+    })?;
     Ok(shard_dir)
 }
 
@@ -272,12 +335,16 @@ struct ShardOutcome {
     quarantine: Vec<QuarantineEntry>,
     samples: u64,
     raw_bytes: u64,
+    /// Kept from an interrupted run rather than converted.
+    reused: bool,
 }
 
 /// Everything a worker needs, shared read-only.
 struct Job<'a> {
     /// Shard files are `{prefix}{index:05}.parquet`.
     prefix: String,
+    /// The settings part of every shard's fingerprint.
+    settings: String,
     dataset: Dataset,
     preset: Preset,
     labels: Option<PathBuf>,
@@ -287,17 +354,36 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// Converts the inputs of shard `index`, or keeps the shard an
+    /// interrupted run finished from the same inputs.
     fn shard(
         &self,
         dir: &Path,
         index: usize,
         inputs: &[Input],
     ) -> Result<ShardOutcome, PipelineError> {
+        let file = format!("{}{index:05}.parquet", self.prefix);
+        let (fingerprint, sizes) = self.fingerprint(&file, inputs);
+        if let Some(receipt) = resume::reusable(dir, &file, &fingerprint) {
+            for size in sizes {
+                self.progress.file_done(size);
+            }
+            self.progress.shard_done(&file, true);
+            return Ok(ShardOutcome {
+                entry: receipt.shard,
+                quarantine: receipt.quarantine,
+                samples: receipt.samples,
+                raw_bytes: receipt.raw_bytes,
+                reused: true,
+            });
+        }
+        resume::forget(dir, &file)?;
         let mut outcome = ShardOutcome {
             entry: None,
             quarantine: Vec::new(),
             samples: 0,
             raw_bytes: 0,
+            reused: false,
         };
         let mut writer: Option<ShardWriter> = None;
         let mut group: Vec<SampleRecord> = Vec::with_capacity(ROW_GROUP_ROWS);
@@ -308,23 +394,52 @@ impl Job<'_> {
             for record in records {
                 group.push(record);
                 if group.len() == ROW_GROUP_ROWS {
-                    self.flush(dir, index, &mut writer, &mut group)?;
+                    self.flush(dir, &file, &mut writer, &mut group)?;
                 }
             }
         }
-        self.flush(dir, index, &mut writer, &mut group)?;
+        self.flush(dir, &file, &mut writer, &mut group)?;
         if let Some(w) = writer {
             let entry = w.finish()?;
             outcome.samples = entry.rows;
             outcome.entry = Some(entry);
         }
+        resume::write(
+            dir,
+            &file,
+            &Receipt {
+                fingerprint,
+                shard: outcome.entry.clone(),
+                quarantine: outcome.quarantine.clone(),
+                samples: outcome.samples,
+                raw_bytes: outcome.raw_bytes,
+            },
+        )?;
+        self.progress.shard_done(&file, false);
         Ok(outcome)
+    }
+
+    /// The fingerprint of shard `file` made from `inputs`, and the inputs' sizes.
+    fn fingerprint(&self, file: &str, inputs: &[Input]) -> (String, Vec<u64>) {
+        let mut fingerprint = Fingerprint::new(&self.settings, file);
+        let sizes = inputs
+            .iter()
+            .map(|input| {
+                let size = fingerprint.add_file(&input.rel, &input.path);
+                if let (InputKind::Pku(_), Some(labels)) = (&input.kind, &self.labels) {
+                    let name = input.rel.rsplit('/').next().unwrap_or(&input.rel);
+                    fingerprint.add_file(&format!("labels/{name}"), &labels.join(name));
+                }
+                size
+            })
+            .collect();
+        (fingerprint.finish(), sizes)
     }
 
     fn flush(
         &self,
         dir: &Path,
-        index: usize,
+        file: &str,
         writer: &mut Option<ShardWriter>,
         group: &mut Vec<SampleRecord>,
     ) -> Result<(), PipelineError> {
@@ -332,10 +447,7 @@ impl Job<'_> {
             return Ok(());
         }
         if writer.is_none() {
-            *writer = Some(ShardWriter::create(
-                dir,
-                &format!("{}{index:05}.parquet", self.prefix),
-            )?);
+            *writer = Some(ShardWriter::create(dir, file)?);
         }
         writer.as_mut().expect("created above").write(group)?;
         group.clear();

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod npy;
 pub mod ntu;
 pub mod pku;
+pub mod resume;
 pub mod rng;
 pub mod shard;
 pub mod split;

@@ -388,11 +388,7 @@ impl ConvertArgs {
         if !specs.is_empty() {
             anyhow::bail!("--transforms {} cannot be combined with transform flags: put every step in the file", path.display());
         }
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let config: TransformConfig = serde_saphyr::from_str(&text).map_err(|e| {
-            anyhow::anyhow!("{}: {e}\n(expected `transforms:` with steps canonicalize, centre, scale-body, frames; see configs/transforms/)", path.display())
-        })?;
+        let config = TransformConfig::read(path)?;
         Ok(config.transforms)
     }
 }
@@ -525,6 +521,14 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         m.counts.raw_bytes as f64 / 1e6 / secs,
         opts.out.display()
     );
+    if report.reused_shards > 0 {
+        println!(
+            "resumed an interrupted conversion: reused {} of {} shards, converted the other {}",
+            report.reused_shards,
+            report.total_shards,
+            report.total_shards - report.reused_shards
+        );
+    }
     let chain: Vec<String> = m.transforms.iter().map(|t| t.to_string()).collect();
     println!(
         "preset {} ({}), transforms: {}; {} shards, {} on the official missing-skeleton list skipped",
@@ -593,7 +597,11 @@ fn main() -> ExitCode {
             .with_context(|| format!("verifying {}", dir.display()))
             .map(|v| {
                 for (file, problem) in &v.problems {
-                    eprintln!("{file}: {problem}");
+                    eprintln!(
+                        "{}: {problem}\n  fix: {}",
+                        dir.join(skel_schemas::SHARD_DIR).join(file).display(),
+                        problem.fix()
+                    );
                 }
                 if v.is_ok() {
                     println!(
@@ -608,7 +616,21 @@ fn main() -> ExitCode {
             }),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", chain(&e));
         ExitCode::FAILURE
     })
+}
+
+/// An error and its causes joined by `: `, leaving out a cause whose text the
+/// message before it already shows (the library's errors print their source).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out += ": ";
+            out += &text;
+        }
+    }
+    out
 }

@@ -33,6 +33,12 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Missing => write!(f, "missing"),
+            Self::Size { expected, found } if found < expected => {
+                write!(
+                    f,
+                    "size {found} bytes, the manifest says {expected} (truncated)"
+                )
+            }
             Self::Size { expected, found } => {
                 write!(f, "size {found} bytes, the manifest says {expected}")
             }
@@ -44,6 +50,22 @@ impl fmt::Display for Problem {
             }
             Self::Unreadable(why) => write!(f, "not a readable Parquet file: {why}"),
             Self::Unlisted => write!(f, "not listed in the manifest (left from another run?)"),
+        }
+    }
+}
+
+impl Problem {
+    /// What to do about it.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Self::Missing => {
+                "restore the shard from a copy of the dataset, or convert again (convert --overwrite)"
+            }
+            Self::Size { .. } | Self::Checksum { .. } | Self::Rows { .. } | Self::Unreadable(_) => {
+                "the shard changed after it was written (a damaged or partial copy?): restore it \
+                 from a good copy of the dataset, or convert again (convert --overwrite)"
+            }
+            Self::Unlisted => "remove it: no reader uses a shard the manifest does not list",
         }
     }
 }

@@ -11,6 +11,7 @@ mod record;
 mod sample;
 mod split;
 mod transform;
+mod yaml;
 
 pub use classes::{ClassEntry, ClassTable};
 pub use dataset::{Dataset, Preset};
@@ -23,4 +24,8 @@ pub use sample::{col, sample_schema, COORDS, JOINTS};
 pub use split::{
     Protocol, SplitClasses, SplitCounts, SplitError, SplitFile, SplitParts, SPLIT_SCHEMA_VERSION,
 };
-pub use transform::{Joint, Reference, Temporal, TransformConfig, TransformSpec};
+pub use transform::{
+    Joint, Reference, Temporal, TransformConfig, TransformError, TransformSpec,
+    MAX_TRANSFORM_FRAMES,
+};
+pub use yaml::{is_plain_name, YamlError};

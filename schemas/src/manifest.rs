@@ -1,10 +1,12 @@
 //! The dataset manifest: the one file that says what a converted dataset
 //! directory holds, written last and atomically by the pipeline.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::yaml::{from_yaml, is_plain_name, YamlError};
 use crate::{ClassTable, Dataset, Preset, TransformSpec};
 
 /// Version of the shard schema and manifest layout; bumped on any change.
@@ -14,6 +16,11 @@ pub const MANIFEST_FILE: &str = "manifest.yaml";
 /// Folder of the Parquet shards inside a dataset directory.
 pub const SHARD_DIR: &str = "shards";
 
+/// What to do about a manifest that does not read: it is the tool's output,
+/// never edited by hand.
+const MANIFEST_FIX: &str = "fix: manifests are written by skel-pipeline convert and merge; \
+     restore the one they wrote, or convert the raw data again (convert --overwrite)";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
     #[error("cannot read manifest {path}: {source}")]
@@ -22,11 +29,11 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("manifest {path} is not valid: {source}")]
+    #[error("manifest {path} is not valid: {source}\n{MANIFEST_FIX}")]
     Parse {
         path: PathBuf,
         #[source]
-        source: Box<serde_saphyr::Error>,
+        source: YamlError,
     },
     #[error(
         "manifest {path} has schema version {found}, this tool reads version {expected}: \
@@ -37,8 +44,22 @@ pub enum ManifestError {
         found: u32,
         expected: u32,
     },
-    #[error("manifest {path}: shard path {file:?} must be a plain file name inside {SHARD_DIR}/")]
-    UnsafePath { path: PathBuf, file: String },
+    #[error(
+        "manifest {path}, key `{key}`: shard path {file:?} is not a plain file name inside \
+         {SHARD_DIR}/ (absolute paths, `..` and folders are refused so that no reader leaves \
+         the dataset folder)\n{MANIFEST_FIX}"
+    )]
+    UnsafePath {
+        path: PathBuf,
+        key: String,
+        file: String,
+    },
+    #[error("manifest {path}, key `{key}`: {message}\n{MANIFEST_FIX}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
     #[error("cannot serialise manifest: {0}")]
     Serialise(#[from] serde_saphyr::ser::Error),
 }
@@ -158,13 +179,14 @@ impl Manifest {
         Self::parse(&text, path)
     }
 
-    /// Parses manifest text; `path` is only used in error messages.
+    /// Parses manifest text and checks what types cannot (schema version,
+    /// shard names that stay inside `shards/`, checksums, the part); `path`
+    /// is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            serde_saphyr::from_str(text).map_err(|source| ManifestError::Parse {
-                path: path.to_owned(),
-                source: Box::new(source),
-            })?;
+        let manifest: Manifest = from_yaml(text).map_err(|source| ManifestError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
         if manifest.schema_version != SCHEMA_VERSION {
             return Err(ManifestError::Version {
                 path: path.to_owned(),
@@ -172,15 +194,53 @@ impl Manifest {
                 expected: SCHEMA_VERSION,
             });
         }
-        for shard in &manifest.shards {
-            if !is_plain_file_name(&shard.file) {
+        manifest.check(path)?;
+        Ok(manifest)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ManifestError> {
+        let invalid = |key: String, message: String| ManifestError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        let mut files = HashSet::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            if !is_plain_name(&shard.file) {
                 return Err(ManifestError::UnsafePath {
                     path: path.to_owned(),
+                    key: format!("shards[{i}].file"),
                     file: shard.file.clone(),
                 });
             }
+            if !files.insert(shard.file.as_str()) {
+                return Err(invalid(
+                    format!("shards[{i}].file"),
+                    format!("shard {} is listed twice", shard.file),
+                ));
+            }
+            if !is_sha256_hex(&shard.sha256) {
+                return Err(invalid(
+                    format!("shards[{i}].sha256"),
+                    format!(
+                        "{:?} is not a SHA-256 (64 lower-case hex digits)",
+                        shard.sha256
+                    ),
+                ));
+            }
         }
-        Ok(manifest)
+        if let Some(part) = self.part {
+            if part.count == 0 || part.index >= part.count {
+                return Err(invalid(
+                    "part".into(),
+                    format!(
+                        "part {} of {} does not exist: parts are numbered 0 to count - 1",
+                        part.index, part.count
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub fn to_yaml(&self) -> Result<String, ManifestError> {
@@ -193,12 +253,9 @@ impl Manifest {
     }
 }
 
-/// A file name with no directory part, no `..` and nothing hidden.
-fn is_plain_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.contains(['/', '\\', '\0'])
-        && Path::new(name).is_relative()
+/// Lower-case hex of 32 bytes, as the pipeline writes checksums.
+pub(crate) fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[cfg(test)]
@@ -267,15 +324,26 @@ mod tests {
 
     #[test]
     fn rejects_escaping_shard_paths() {
-        for bad in ["../x.parquet", "/etc/passwd", "a/b.parquet", ".hidden", ""] {
+        for bad in [
+            "../x.parquet",
+            "/etc/passwd",
+            "a/b.parquet",
+            ".hidden",
+            "",
+            "..",
+        ] {
             let mut m = sample();
             m.shards[0].file = bad.into();
             let text = m.to_yaml().unwrap();
-            let err = Manifest::parse(&text, Path::new("m.yaml")).unwrap_err();
+            let err = Manifest::parse(&text, Path::new("data/m.yaml")).unwrap_err();
             assert!(
                 matches!(err, ManifestError::UnsafePath { .. }),
                 "{bad}: {err}"
             );
+            let msg = err.to_string();
+            for part in ["data/m.yaml", "key `shards[0].file`", "fix: ", "convert"] {
+                assert!(msg.contains(part), "{bad}: {msg}");
+            }
         }
     }
 
@@ -283,14 +351,73 @@ mod tests {
     fn rejects_unknown_keys_and_versions() {
         let text = sample().to_yaml().unwrap();
         let extra = format!("{text}surprise: 1\n");
-        assert!(matches!(
-            Manifest::parse(&extra, Path::new("m.yaml")),
-            Err(ManifestError::Parse { .. })
-        ));
+        let err = Manifest::parse(&extra, Path::new("data/m.yaml")).unwrap_err();
+        assert!(matches!(err, ManifestError::Parse { .. }));
+        let msg = err.to_string();
+        for part in ["data/m.yaml", "unknown field `surprise`", "fix: "] {
+            assert!(msg.contains(part), "{msg}");
+        }
+        let nested = text.replace("  rows: 3\n", "  rows: 3\n  color: red\n");
+        let msg = Manifest::parse(&nested, Path::new("m.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("key `shards[0].color`"), "{msg}");
         let old = text.replace("schema_version: 1", "schema_version: 0");
         assert!(matches!(
             Manifest::parse(&old, Path::new("m.yaml")),
             Err(ManifestError::Version { found: 0, .. })
         ));
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let text = sample().to_yaml().unwrap();
+        for (from, to, key) in [
+            ("  rows: 3\n", "  rows: three\n", "shards[0].rows"),
+            ("  rows: 3\n", "  rows: -3\n", "shards[0].rows"),
+            ("preset: ctrgcn\n", "preset: fancy\n", "preset"),
+            ("  line: 4\n", "  line: [4]\n", "quarantine[0].line"),
+        ] {
+            assert!(text.contains(from), "{from}: {text}");
+            let bad = text.replace(from, to);
+            let err = Manifest::parse(&bad, Path::new("data/m.yaml")).unwrap_err();
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("key `{key}`")) && msg.contains("data/m.yaml"),
+                "{to}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_duplicate_shards_bad_checksums_and_impossible_parts() {
+        let mut twice = sample();
+        twice.shards.push(twice.shards[0].clone());
+        let msg = Manifest::parse(&twice.to_yaml().unwrap(), Path::new("m.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("key `shards[1].file`") && msg.contains("listed twice"),
+            "{msg}"
+        );
+
+        let mut sha = sample();
+        sha.shards[0].sha256 = "XYZ".into();
+        let msg = Manifest::parse(&sha.to_yaml().unwrap(), Path::new("m.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("key `shards[0].sha256`"), "{msg}");
+
+        for (index, count) in [(0, 0), (3, 3)] {
+            let mut part = sample();
+            part.part = Some(Part { index, count });
+            let msg = Manifest::parse(&part.to_yaml().unwrap(), Path::new("m.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("key `part`") && msg.contains("does not exist"),
+                "{msg}"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::yaml::{from_yaml, is_plain_name, YamlError};
 use crate::{ClassEntry, Dataset};
 
 /// Version of the split file layout.
@@ -111,6 +112,10 @@ pub struct SplitFile {
     pub parts: SplitParts,
 }
 
+/// What to do about a split file that does not read.
+const SPLIT_FIX: &str = "fix: split files are written by skel-pipeline split; make the split \
+     again from the dataset (skel-pipeline split DIR ...) rather than editing it";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SplitError {
     #[error("cannot read split file {path}: {source}")]
@@ -119,17 +124,23 @@ pub enum SplitError {
         #[source]
         source: std::io::Error,
     },
-    #[error("split file {path} is not valid: {source}")]
+    #[error("split file {path} is not valid: {source}\n{SPLIT_FIX}")]
     Parse {
         path: PathBuf,
         #[source]
-        source: Box<serde_saphyr::Error>,
+        source: YamlError,
     },
     #[error("split file {path} has layout version {found}; this tool reads {expected}: make the split again")]
     Version {
         path: PathBuf,
         found: u32,
         expected: u32,
+    },
+    #[error("split file {path}, key `{key}`: {message}\n{SPLIT_FIX}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
     },
     #[error(
         "split file {path} was made from a manifest with SHA-256 {expected}, but this dataset's \
@@ -150,11 +161,17 @@ impl SplitFile {
             path: path.to_owned(),
             source,
         })?;
-        let split: SplitFile =
-            serde_saphyr::from_str(&text).map_err(|source| SplitError::Parse {
-                path: path.to_owned(),
-                source: Box::new(source),
-            })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses split text and checks what types cannot (layout version, sample
+    /// names that are plain names, counts that match the parts); `path` is
+    /// only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, SplitError> {
+        let split: SplitFile = from_yaml(text).map_err(|source| SplitError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
         if split.schema_version != SPLIT_SCHEMA_VERSION {
             return Err(SplitError::Version {
                 path: path.to_owned(),
@@ -162,7 +179,52 @@ impl SplitFile {
                 expected: SPLIT_SCHEMA_VERSION,
             });
         }
+        split.check(path)?;
         Ok(split)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), SplitError> {
+        let invalid = |key: String, message: String| SplitError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        if !is_plain_name(&self.name) {
+            return Err(invalid(
+                "name".into(),
+                format!(
+                    "{:?} is not a plain name (no folders, `..` or hidden names)",
+                    self.name
+                ),
+            ));
+        }
+        let c = &self.counts;
+        let counts = [
+            c.train_seen,
+            c.test_seen,
+            c.test_unseen,
+            c.validation_train,
+            c.validation_seen,
+            c.validation_unseen,
+        ];
+        for ((part, names), count) in self.parts.named().into_iter().zip(counts) {
+            if let Some(i) = names.iter().position(|n| !is_plain_name(n)) {
+                return Err(invalid(
+                    format!("parts.{part}[{i}]"),
+                    format!(
+                        "sample name {:?} is not a plain name (no folders, `..` or hidden names)",
+                        names[i]
+                    ),
+                ));
+            }
+            if names.len() != count {
+                return Err(invalid(
+                    format!("counts.{part}"),
+                    format!("says {count} but parts.{part} holds {} names", names.len()),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Refuses a split made from another manifest than the one hashed to `manifest_sha256`.
@@ -187,9 +249,8 @@ impl SplitFile {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_split_of_another_manifest_is_refused() {
-        let split = SplitFile {
+    fn sample() -> SplitFile {
+        SplitFile {
             schema_version: SPLIT_SCHEMA_VERSION,
             name: "random-5".into(),
             dataset: Dataset::Ntu60,
@@ -203,9 +264,20 @@ mod tests {
                 unseen: vec![],
                 validation_unseen: vec![],
             },
-            counts: SplitCounts::default(),
-            parts: SplitParts::default(),
-        };
+            counts: SplitCounts {
+                train_seen: 1,
+                ..SplitCounts::default()
+            },
+            parts: SplitParts {
+                train_seen: vec!["S001C001P001R001A001".into()],
+                ..SplitParts::default()
+            },
+        }
+    }
+
+    #[test]
+    fn a_split_of_another_manifest_is_refused() {
+        let split = sample();
         let path = Path::new("splits/random-5-cross-subject-run0.yaml");
         assert!(split.check_manifest(path, "aa").is_ok());
         let err = split.check_manifest(path, "bb").unwrap_err().to_string();
@@ -215,7 +287,70 @@ mod tests {
             "{err}"
         );
         let text = split.to_yaml().unwrap();
-        let back: SplitFile = serde_saphyr::from_str(&text).unwrap();
-        assert_eq!(back, split);
+        assert_eq!(SplitFile::parse(&text, path).unwrap(), split);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_file_key_and_fix() {
+        let text = sample().to_yaml().unwrap();
+        let path = Path::new("splits/x.yaml");
+        for (from, to, key) in [
+            ("run: 0\n", "run: 0\nrun_name: a\n", "run_name"),
+            ("run: 0\n", "run: first\n", "run"),
+            (
+                "protocol: cross-subject\n",
+                "protocol: sideways\n",
+                "protocol",
+            ),
+            (
+                "validation_fraction: 0.2\n",
+                "validation_fraction: [1]\n",
+                "validation_fraction",
+            ),
+            (
+                "  train_seen: 1\n",
+                "  train_seen: one\n",
+                "counts.train_seen",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}: {text}");
+            let msg = SplitFile::parse(&text.replacen(from, to, 1), path)
+                .unwrap_err()
+                .to_string();
+            for part in ["splits/x.yaml", &format!("`{key}`"), "fix: "] {
+                assert!(msg.contains(part), "{to}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn sample_names_that_could_escape_a_folder_are_refused() {
+        for bad in ["../../etc/passwd", "/abs", "a/b", ".hidden", ""] {
+            let mut split = sample();
+            split.parts.train_seen[0] = bad.into();
+            let msg = SplitFile::parse(&split.to_yaml().unwrap(), Path::new("s.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("key `parts.train_seen[0]`"), "{bad}: {msg}");
+        }
+        let mut split = sample();
+        split.name = "../up".into();
+        let msg = SplitFile::parse(&split.to_yaml().unwrap(), Path::new("s.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("key `name`"), "{msg}");
+    }
+
+    #[test]
+    fn counts_must_match_the_parts() {
+        let mut split = sample();
+        split.counts.train_seen = 7;
+        let msg = SplitFile::parse(&split.to_yaml().unwrap(), Path::new("s.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("key `counts.train_seen`") && msg.contains("says 7"),
+            "{msg}"
+        );
     }
 }

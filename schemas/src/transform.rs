@@ -2,8 +2,15 @@
 //! YAML configs by users and recorded in the manifest by the pipeline.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::yaml::{from_yaml, YamlError};
+
+/// Most frames a temporal transform may produce: far above any dataset's
+/// longest sample, low enough that a typo cannot ask for gigabytes per sample.
+pub const MAX_TRANSFORM_FRAMES: usize = 10_000;
 
 /// Kinect v2 joints, in file order (SPEC section 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,6 +105,10 @@ impl TransformSpec {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             Self::Frames { frames: 0, .. } => Err("frames: must be at least 1".into()),
+            Self::Frames { frames, .. } if *frames > MAX_TRANSFORM_FRAMES => Err(format!(
+                "frames: {frames} is more than the {MAX_TRANSFORM_FRAMES} allowed (the longest \
+                 samples of the datasets have about 700 frames)"
+            )),
             Self::Frames {
                 frames: 1,
                 method: Temporal::Linear,
@@ -125,6 +136,60 @@ pub struct TransformConfig {
     pub transforms: Vec<TransformSpec>,
 }
 
+/// What to do about a transform chain file that does not read.
+const TRANSFORM_FIX: &str = "fix: a chain file is `transforms:` with a list of steps \
+     canonicalize { reference }, centre { joint, reference }, scale-body, frames { frames, method }; \
+     see configs/transforms/ for an example";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("cannot read transform chain {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("transform chain {path} is not valid: {source}\n{TRANSFORM_FIX}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: YamlError,
+    },
+    #[error("transform chain {path}, key `{key}`: {message}\n{TRANSFORM_FIX}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl TransformConfig {
+    pub fn read(path: &Path) -> Result<Self, TransformError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TransformError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses a chain file and validates every step; `path` is only used in
+    /// error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, TransformError> {
+        let config: TransformConfig = from_yaml(text).map_err(|source| TransformError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        for (i, spec) in config.transforms.iter().enumerate() {
+            spec.validate().map_err(|message| TransformError::Invalid {
+                path: path.to_owned(),
+                key: format!("transforms[{i}]"),
+                message,
+            })?;
+        }
+        Ok(config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +214,41 @@ mod tests {
         )
         .is_err());
         assert_eq!(Joint::SpineShoulder.index(), 20);
+    }
+
+    #[test]
+    fn bad_chains_name_the_file_key_and_fix() {
+        let path = Path::new("configs/transforms/x.yaml");
+        for (text, key) in [
+            (
+                "transforms:\n  - scale-body\nsurprise: 2\n",
+                "unknown field `surprise`",
+            ),
+            (
+                "transforms:\n  - frames: { frames: 3, method: linear, extra: 1 }\n",
+                "`transforms[0].frames.extra`",
+            ),
+            (
+                "transforms:\n  - scale-body\n  - frames: { frames: -3, method: linear }\n",
+                "`transforms[1].frames.frames`",
+            ),
+            (
+                "transforms:\n  - centre: { joint: elbow, reference: frame }\n",
+                "`transforms[0].centre.joint`",
+            ),
+            (
+                "transforms:\n  - frames: { frames: 0, method: linear }\n",
+                "`transforms[0]`",
+            ),
+            (
+                "transforms:\n  - frames: { frames: 100000000000, method: uniform }\n",
+                "`transforms[0]`",
+            ),
+        ] {
+            let msg = TransformConfig::parse(text, path).unwrap_err().to_string();
+            for part in ["configs/transforms/x.yaml", key, "fix: "] {
+                assert!(msg.contains(part), "{text}: {msg}");
+            }
+        }
     }
 }

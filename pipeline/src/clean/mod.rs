@@ -46,6 +46,15 @@ pub enum CleanError {
     ZeroActor,
     #[error("{bodies} distinct body IDs are more than the {max} actor slots the raw preset holds")]
     TooManyBodies { bodies: usize, max: usize },
+    #[error(
+        "{frames} frames x {bodies} body tracks are more than the {max} values the raw preset \
+         holds in one sample (a damaged frame count?); use another preset to keep it"
+    )]
+    TooLarge {
+        frames: usize,
+        bodies: usize,
+        max: usize,
+    },
 }
 
 /// Why a body of the raw file is not in the output.

@@ -3,7 +3,7 @@
 use nalgebra::{Rotation3, Vector3};
 use skel_schemas::{Joint, Reference, TransformSpec};
 
-use super::{first_lead_frame, joint, lead, map_present_joints, present};
+use super::{first_lead_frame, joint, lead, map_present_joints};
 use crate::clean::Cleaned;
 
 /// Rotates about the vertical axis through actor 1's SpineBase so that the
@@ -47,7 +47,7 @@ impl super::Transform for Canonicalize {
                 let Some(first) = first_lead_frame(&sample) else {
                     return sample;
                 };
-                let Some((rotation, pivot)) = facing(lead(&sample, first)) else {
+                let Some((rotation, pivot)) = lead(&sample, first).and_then(facing) else {
                     return sample;
                 };
                 for t in 0..sample.valid_frames {
@@ -56,11 +56,7 @@ impl super::Transform for Canonicalize {
             }
             Reference::Frame => {
                 for t in 0..sample.valid_frames {
-                    let pose = lead(&sample, t);
-                    if !present(pose) {
-                        continue;
-                    }
-                    if let Some((rotation, pivot)) = facing(pose) {
+                    if let Some((rotation, pivot)) = lead(&sample, t).and_then(facing) {
                         rotate_frame(&mut sample, t, &rotation, &pivot);
                     }
                 }
@@ -90,7 +86,7 @@ mod tests {
     use crate::transform::Transform as _;
 
     fn bone_lengths(s: &Cleaned, t: usize) -> Vec<f64> {
-        let pose = lead(s, t);
+        let pose = lead(s, t).unwrap();
         [(0, 1), (1, 20), (4, 5), (5, 6), (12, 13), (13, 14)]
             .iter()
             .map(|&(a, b)| (joint(pose, a) - joint(pose, b)).norm())
@@ -109,7 +105,7 @@ mod tests {
                     0..1
                 };
                 for t in checked {
-                    let f = forward(lead(&out, t));
+                    let f = forward(lead(&out, t).unwrap());
                     assert!(
                         (f - Vector3::z()).norm() < 1e-4,
                         "{reference:?} yaw {yaw} t {t}: {f:?}"

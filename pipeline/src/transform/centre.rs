@@ -2,7 +2,7 @@
 
 use skel_schemas::{Joint, Reference, TransformSpec};
 
-use super::{first_lead_frame, joint, lead, map_present_joints, present, Transform};
+use super::{first_lead_frame, joint, lead, map_present_joints, Transform};
 use crate::clean::Cleaned;
 
 /// Subtracts actor 1's `joint` (of the first valid frame, or of each frame)
@@ -27,13 +27,11 @@ impl Transform for Centre {
             map_present_joints(sample, t, &|p| [p[0] - c[0], p[1] - c[1], p[2] - c[2]]);
         };
         let centre_of = |sample: &Cleaned, t: usize| {
-            let pose = lead(sample, t);
-            [pose[3 * j], pose[3 * j + 1], pose[3 * j + 2]]
+            lead(sample, t).map(|pose| [pose[3 * j], pose[3 * j + 1], pose[3 * j + 2]])
         };
         match self.reference {
             Reference::Sequence => {
-                if let Some(first) = first_lead_frame(&sample) {
-                    let c = centre_of(&sample, first);
+                if let Some(c) = first_lead_frame(&sample).and_then(|t| centre_of(&sample, t)) {
                     for t in 0..sample.valid_frames {
                         shift(&mut sample, t, c);
                     }
@@ -41,8 +39,7 @@ impl Transform for Centre {
             }
             Reference::Frame => {
                 for t in 0..sample.valid_frames {
-                    if sample.actors > 0 && present(lead(&sample, t)) {
-                        let c = centre_of(&sample, t);
+                    if let Some(c) = centre_of(&sample, t) {
                         shift(&mut sample, t, c);
                     }
                 }
@@ -67,8 +64,7 @@ impl Transform for ScaleBody {
             return sample;
         }
         let lengths: Vec<f64> = (0..sample.valid_frames)
-            .map(|t| lead(&sample, t))
-            .filter(|pose| present(pose))
+            .filter_map(|t| lead(&sample, t))
             .map(|pose| {
                 (joint(pose, Joint::SpineShoulder.index()) - joint(pose, Joint::SpineBase.index()))
                     .norm()
@@ -105,7 +101,7 @@ mod tests {
             let frames = if reference == Reference::Frame { 10 } else { 1 };
             for t in 0..frames {
                 assert_eq!(
-                    &lead(&out, t)[3..6],
+                    &lead(&out, t).unwrap()[3..6],
                     &[0.0, 0.0, 0.0],
                     "{reference:?} t {t}"
                 );
@@ -121,7 +117,8 @@ mod tests {
     #[test]
     fn scaled_torso_is_unit_and_scaling_is_idempotent() {
         let out = ScaleBody.apply(sample(10, 0.0));
-        let torso = (joint(lead(&out, 0), 20) - joint(lead(&out, 0), 0)).norm();
+        let pose = lead(&out, 0).unwrap();
+        let torso = (joint(pose, 20) - joint(pose, 0)).norm();
         assert!((torso - 1.0).abs() < 1e-5, "{torso}");
         let again = ScaleBody.apply(out.clone());
         let diff = max_abs_diff(&again.joints, &out.joints);

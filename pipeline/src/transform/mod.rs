@@ -89,18 +89,19 @@ fn frame_mut(sample: &mut Cleaned, t: usize) -> &mut [f32] {
     &mut sample.joints[t * width..(t + 1) * width]
 }
 
-/// Actor 0's pose in frame `t`.
-fn lead(sample: &Cleaned, t: usize) -> &[f32] {
+/// Actor 0's pose in frame `t`, if present: a sample may have no actor at
+/// all (the raw preset on a file whose frames are all empty).
+fn lead(sample: &Cleaned, t: usize) -> Option<&[f32]> {
+    if sample.actors == 0 {
+        return None;
+    }
     let at = t * sample.actors * POSE;
-    &sample.joints[at..at + POSE]
+    Some(&sample.joints[at..at + POSE]).filter(|pose| present(pose))
 }
 
 /// First valid frame in which actor 0 is present.
 fn first_lead_frame(sample: &Cleaned) -> Option<usize> {
-    if sample.actors == 0 {
-        return None;
-    }
-    (0..sample.valid_frames).find(|&t| present(lead(sample, t)))
+    (0..sample.valid_frames).find(|&t| lead(sample, t).is_some())
 }
 
 /// Joint `j` of a pose as a vector.
@@ -196,5 +197,45 @@ pub(crate) mod testing {
             bodies: 1,
             dropped: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skel_schemas::{Joint, Reference, Temporal};
+
+    /// Found by fuzzing (`ntu_skeleton`): the raw preset keeps a file whose
+    /// frames are all empty as a sample with no actor, and canonicalising it
+    /// per frame indexed actor 1's pose anyway.
+    #[test]
+    fn a_sample_with_no_actor_goes_through_every_transform_unchanged() {
+        let empty = Cleaned {
+            frames: 3,
+            actors: 0,
+            valid_frames: 3,
+            joints: Vec::new(),
+            bodies: 0,
+            dropped: Vec::new(),
+        };
+        for reference in [Reference::Sequence, Reference::Frame] {
+            let chain = Chain::new(&[
+                TransformSpec::Canonicalize { reference },
+                TransformSpec::Centre {
+                    joint: Joint::SpineMid,
+                    reference,
+                },
+                TransformSpec::ScaleBody,
+            ])
+            .unwrap();
+            assert_eq!(chain.apply(empty.clone()), empty);
+        }
+        let resampled = Chain::new(&[TransformSpec::Frames {
+            frames: 5,
+            method: Temporal::Linear,
+        }])
+        .unwrap()
+        .apply(empty);
+        assert_eq!((resampled.frames, resampled.joints.len()), (5, 0));
     }
 }

@@ -122,10 +122,24 @@ fn verify_detects_flipped_missing_and_truncated_shards() {
         .any(|p| p.starts_with(&manifest.shards[1].file) && p.contains("missing")));
     assert!(problems
         .iter()
-        .any(|p| p.starts_with(&manifest.shards[2].file) && p.contains("size")));
+        .any(|p| p.starts_with(&manifest.shards[2].file) && p.contains("(truncated)")));
     let (code, _, stderr) = run_cli(&["verify", tmp.path().to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(stderr.contains("missing"), "{stderr}");
+    // Each problem names the shard's path and what to do.
+    for (path, what, fix) in [
+        (&paths[0], "sha256", "restore it from a good copy"),
+        (&paths[1], "missing", "restore the shard"),
+        (&paths[2], "(truncated)", "restore it from a good copy"),
+    ] {
+        let lines: Vec<&str> = stderr.lines().collect();
+        let found = lines.windows(2).any(|pair| {
+            pair[0].starts_with(&format!("{}: ", path.display()))
+                && pair[0].contains(what)
+                && pair[1].starts_with("  fix: ")
+                && pair[1].contains(fix)
+        });
+        assert!(found, "{} {what} / {fix} not in:\n{stderr}", path.display());
+    }
 }
 
 #[test]
