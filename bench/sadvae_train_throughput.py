@@ -6,6 +6,7 @@ the VAE step; Adam for both; schedule factors of a second-epoch step).
     /tmp/pyref/bin/python bench/sadvae_train_throughput.py /tmp/sadvae-bench
 """
 
+import os
 import sys
 import time
 
@@ -43,7 +44,7 @@ def rep(mu, lv):
 
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else "/tmp/sadvae-bench"
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("THREADS", "1")))
     torch.manual_seed(0)
     fx = torch.from_numpy(np.load(f"{folder}/fx.npy"))
     labels = torch.from_numpy(np.load(f"{folder}/labels.npy")).long()

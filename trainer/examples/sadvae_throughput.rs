@@ -24,6 +24,13 @@ const D: usize = 512;
 
 fn main() -> anyhow::Result<()> {
     skel_trainer::allocator::tune();
+    // As `fit` runs it (see fit::OneThread); THREADS overrides.
+    tch::set_num_threads(
+        std::env::var("THREADS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(1),
+    );
     let folder = PathBuf::from(
         std::env::args()
             .nth(1)
