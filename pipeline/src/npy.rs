@@ -121,7 +121,14 @@ pub fn parse<T: Element>(bytes: &[u8], name: &str) -> Result<NpyArray<T>, NpyErr
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| fail("bad shape")))
         .collect::<Result<Vec<_>, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            fail(&format!(
+                "shape {shape:?} has more values than memory can hold"
+            ))
+        })?;
     let data =
         T::from_bytes(descr, &bytes[start + header_len..]).ok_or_else(|| NpyError::Type {
             path: name.to_owned(),
@@ -183,5 +190,21 @@ mod tests {
         let wide: NpyArray<f64> = read(&path).unwrap();
         assert_eq!(wide.data[5], 2.5);
         assert!(matches!(read::<i64>(&path), Err(NpyError::Type { .. })));
+    }
+
+    /// Found by fuzzing (`npy` crash-2001ed9c): the product of the header's
+    /// shape overflowed (a panic with overflow checks, a wrong count without).
+    #[test]
+    fn a_shape_whose_product_overflows_is_an_error() {
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (55, 95743, 9000000000005), }\n";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        let err = parse::<f32>(&bytes, "overflow.npy")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more values than memory can hold"), "{err}");
     }
 }
