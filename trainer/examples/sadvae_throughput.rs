@@ -77,27 +77,35 @@ fn main() -> anyhow::Result<()> {
     let mut trainer = Trainer::new(Variant::FdTc, dims, Device::Cpu);
     let batch = cfg.batch_size as i64;
     let steps = SAMPLES / cfg.batch_size;
+    // PASSES over the data (4 by default), for a stable figure.
+    let passes: usize = std::env::var("PASSES")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(4);
+    let total = steps * passes;
     let warmup = 20;
     let mut started = Instant::now();
-    for step in 0..steps {
-        if step == warmup {
+    for global in 0..total {
+        if global == warmup {
             started = Instant::now();
         }
+        let step = global % steps;
         let lo = step as i64 * batch;
         let x = fx.narrow(0, lo, batch);
         let y = text.index_select(0, &labels.narrow(0, lo, batch));
         // Epoch 1 of the schedule: every loss term is on.
         let f = factors(&cfg, Variant::FdTc, 1, step, steps);
         let noise = Noise::sample(batch, dims, false, Device::Cpu);
-        let disc =
-            ((step + 1) % cfg.n_d == 0).then(|| DiscNoise::sample(batch, dims, false, Device::Cpu));
+        let disc = (step + 1)
+            .is_multiple_of(cfg.n_d)
+            .then(|| DiscNoise::sample(batch, dims, false, Device::Cpu));
         trainer.step(&x, &y, f, &noise, disc.as_ref(), cfg.lr);
     }
-    let measured = (steps - warmup) * cfg.batch_size;
+    let measured = (total - warmup) * cfg.batch_size;
     let rate = measured as f64 / started.elapsed().as_secs_f64();
     println!(
         "skel-trainer SA-DVAE fd_tc: {rate:.0} samples/s ({} steps of batch {}, {} threads)",
-        steps - warmup,
+        total - warmup,
         cfg.batch_size,
         tch::get_num_threads()
     );

@@ -5,6 +5,7 @@
 pub mod allocator;
 pub mod classifier;
 pub mod config;
+pub mod cpu;
 pub mod data;
 pub mod experiment;
 pub mod export;

@@ -3,6 +3,7 @@
 //! (z_x^r) and a style head (z_x^v), cross-alignment, and an adversarial
 //! total-correlation penalty between the heads (SPEC section 7).
 
+pub mod fused;
 mod model;
 mod schedule;
 mod train;

@@ -30,8 +30,8 @@ fn linear(vs: nn::Path, input: i64, output: i64) -> nn::Linear {
 /// Gaussian encoder: one linear layer each for the mean and the log-variance.
 #[derive(Debug)]
 pub struct Encoder {
-    mu: nn::Linear,
-    logvar: nn::Linear,
+    pub(crate) mu: nn::Linear,
+    pub(crate) logvar: nn::Linear,
 }
 
 impl Encoder {
@@ -51,7 +51,7 @@ impl Encoder {
 /// Decoder: Linear + ReLU.
 #[derive(Debug)]
 pub struct Decoder {
-    layer: nn::Linear,
+    pub(crate) layer: nn::Linear,
 }
 
 impl Decoder {
@@ -70,8 +70,8 @@ impl Decoder {
 /// Linear(J/4, 1) - Sigmoid, J = L + I.
 #[derive(Debug)]
 pub struct Discriminator {
-    hidden: nn::Linear,
-    out: nn::Linear,
+    pub(crate) hidden: nn::Linear,
+    pub(crate) out: nn::Linear,
 }
 
 impl Discriminator {
@@ -106,10 +106,10 @@ pub struct Dims {
 #[derive(Debug)]
 pub struct SaDvae {
     pub dims: Dims,
-    enc_x: Encoder,
-    dec_x: Decoder,
-    enc_y: Encoder,
-    dec_y: Decoder,
+    pub(crate) enc_x: Encoder,
+    pub(crate) dec_x: Decoder,
+    pub(crate) enc_y: Encoder,
+    pub(crate) dec_y: Decoder,
 }
 
 /// The per-step weights of the loss terms (the schedule's output).

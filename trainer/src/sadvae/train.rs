@@ -3,6 +3,7 @@
 
 use tch::{nn, Device, Tensor};
 
+use super::fused;
 use super::{Dims, DiscNoise, Discriminator, Factors, Noise, SaDvae, Variant};
 use crate::config::Optimizer;
 use crate::optim::Optim;
@@ -17,6 +18,36 @@ pub struct Trainer {
     pub disc: Option<Discriminator>,
     pub optim: Optim,
     pub disc_optim: Option<Optim>,
+    /// Use the fused CPU step (`sadvae::fused`) when the batch is on the
+    /// CPU (the default); false records the step with autograd, as on CUDA.
+    pub fused: bool,
+    /// For each gradient of `fused::vae_params` / `fused::disc_params`, the
+    /// index of its parameter in the optimiser.
+    vae_order: Vec<usize>,
+    disc_order: Vec<usize>,
+}
+
+/// Where each of `params` sits in `optim`'s parameters (same tensors).
+fn positions(params: &[Tensor], optim: &Optim) -> Vec<usize> {
+    params
+        .iter()
+        .map(|t| {
+            optim
+                .params()
+                .iter()
+                .position(|p| p.data_ptr() == t.data_ptr())
+                .expect("every SA-DVAE parameter is in its optimiser")
+        })
+        .collect()
+}
+
+/// Gradients listed in `order`'s positions, rearranged into the optimiser's.
+fn in_optimiser_order(grads: Vec<Tensor>, order: &[usize]) -> Vec<Tensor> {
+    let mut out: Vec<Tensor> = order.iter().map(|_| Tensor::new()).collect();
+    for (g, &k) in grads.into_iter().zip(order) {
+        out[k] = g;
+    }
+    out
 }
 
 /// The scalar losses of one step.
@@ -56,6 +87,11 @@ impl Trainer {
         let disc_optim = disc_vs
             .as_ref()
             .map(|d| Optim::new(ADAM, 0.0, d.trainable_variables()));
+        let vae_order = positions(&fused::vae_params(&model), &optim);
+        let disc_order = match (&disc, &disc_optim) {
+            (Some(d), Some(o)) => positions(&fused::disc_params(d), o),
+            _ => Vec::new(),
+        };
         Self {
             variant,
             vs,
@@ -64,6 +100,9 @@ impl Trainer {
             disc,
             optim,
             disc_optim,
+            fused: true,
+            vae_order,
+            disc_order,
         }
     }
 
@@ -78,29 +117,80 @@ impl Trainer {
         disc_noise: Option<&DiscNoise>,
         lr: f64,
     ) -> StepReport {
+        if self.fused && fused::applies(&self.model, fx, fy) {
+            return self.fused_step(fx, fy, factors, noise, disc_noise, lr);
+        }
         let mut disc_loss = None;
         if let (Some(disc), Some(dopt), Some(dn)) = (&self.disc, &mut self.disc_optim, disc_noise) {
             let loss = self.model.disc_loss(disc, fx, fy, dn);
-            dopt.zero_grad();
-            (&loss * factors.tc).backward();
-            dopt.step(lr);
-            disc_loss = Some(loss.double_value(&[]));
+            let grads = Tensor::run_backward(&[&loss * factors.tc], dopt.params(), false, false);
+            dopt.step_with(&grads, lr);
+            disc_loss = Some(loss.detach());
         }
         let losses = self.model.loss(fx, fy, factors, noise, self.disc.as_ref());
-        self.optim.zero_grad();
-        losses.total.backward();
-        self.optim.step(lr);
-        let v = |t: &Tensor| t.double_value(&[]);
+        // Gradients of the VAE's own parameters only: the discriminator's are
+        // neither needed nor kept.
+        let grads = Tensor::run_backward(&[&losses.total], self.optim.params(), false, false);
+        self.optim.step_with(&grads, lr);
+        // One read of all the scalars.
+        let mut terms = vec![
+            losses.total.detach(),
+            losses.rec_x.detach(),
+            losses.rec_y.detach(),
+            losses.kl_r.detach(),
+            losses.kl_v.detach(),
+            losses.kl_y.detach(),
+            losses.cross_x.detach(),
+            losses.cross_y.detach(),
+            losses.tc.detach(),
+        ];
+        terms.extend(disc_loss);
+        let v: Vec<f64> = Vec::try_from(Tensor::stack(&terms, 0).to_kind(tch::Kind::Double))
+            .expect("a vector of loss scalars");
         StepReport {
-            total: v(&losses.total),
-            rec_x: v(&losses.rec_x),
-            rec_y: v(&losses.rec_y),
-            kl_r: v(&losses.kl_r),
-            kl_v: v(&losses.kl_v),
-            kl_y: v(&losses.kl_y),
-            cross_x: v(&losses.cross_x),
-            cross_y: v(&losses.cross_y),
-            tc: v(&losses.tc),
+            total: v[0],
+            rec_x: v[1],
+            rec_y: v[2],
+            kl_r: v[3],
+            kl_v: v[4],
+            kl_y: v[5],
+            cross_x: v[6],
+            cross_y: v[7],
+            tc: v[8],
+            disc: v.get(9).copied(),
+        }
+    }
+
+    /// [`step`](Self::step) on the CPU, with hand-derived gradients.
+    fn fused_step(
+        &mut self,
+        fx: &Tensor,
+        fy: &Tensor,
+        factors: Factors,
+        noise: &Noise,
+        disc_noise: Option<&DiscNoise>,
+        lr: f64,
+    ) -> StepReport {
+        let enc = fused::encode(&self.model, fx, fy);
+        let mut disc_loss = None;
+        if let (Some(disc), Some(dopt), Some(dn)) = (&self.disc, &mut self.disc_optim, disc_noise) {
+            let (loss, grads) = fused::disc_grads(&self.model, disc, &enc, dn, factors.tc);
+            dopt.step_with(&in_optimiser_order(grads, &self.disc_order), lr);
+            disc_loss = Some(loss);
+        }
+        let (v, grads) = fused::vae_grads(&self.model, self.disc.as_ref(), &enc, factors, noise);
+        self.optim
+            .step_with(&in_optimiser_order(grads, &self.vae_order), lr);
+        StepReport {
+            total: v[0],
+            rec_x: v[1],
+            rec_y: v[2],
+            kl_r: v[3],
+            kl_v: v[4],
+            kl_y: v[5],
+            cross_x: v[6],
+            cross_y: v[7],
+            tc: v[8],
             disc: disc_loss,
         }
     }

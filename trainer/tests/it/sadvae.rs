@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use skel_pipeline::npy;
 use skel_trainer::gate::Logistic;
-use skel_trainer::sadvae::{Dims, DiscNoise, Factors, Noise, Trainer, Variant};
+use skel_trainer::sadvae::{fused, Dims, DiscNoise, Factors, Noise, Trainer, Variant};
 use tch::{Device, Tensor};
 
 fn fixtures() -> PathBuf {
@@ -46,6 +46,12 @@ fn check(vs: &tch::nn::VarStore, dir: &Path, prefix: &str, tol: f64) {
 #[test]
 fn one_training_step_equals_pytorch() {
     let _rng = crate::util::rng_lock();
+    // The fused CPU step (the default) and the autograd step (as on CUDA).
+    golden_step(true);
+    golden_step(false);
+}
+
+fn golden_step(fused: bool) {
     let dir = fixtures().join("step");
     let dims = Dims {
         skeleton: 16,
@@ -54,6 +60,7 @@ fn one_training_step_equals_pytorch() {
         style: 2,
     };
     let mut trainer = Trainer::new(Variant::FdTc, dims, Device::Cpu);
+    trainer.fused = fused;
     load(&trainer.vs, &dir, "vae.");
     load(trainer.disc_vs.as_ref().unwrap(), &dir, "disc.");
     let t = |name: &str| f32_tensor(&dir.join(format!("{name}.npy")));
@@ -99,7 +106,7 @@ fn one_training_step_equals_pytorch() {
         };
         assert!(
             (got - want).abs() < 1e-5,
-            "loss {name}: {got} vs PyTorch {want}"
+            "loss {name}: {got} vs PyTorch {want} (fused: {fused})"
         );
     }
     // The discriminator's Adam step, then the VAE's.
@@ -154,4 +161,129 @@ fn gate_probabilities_equal_scikit_learn() {
         .map(|(r, w)| (model.p_unseen(r) - w).abs())
         .fold(0.0f64, f64::max);
     assert!(worst < 1e-4, "max |p - sklearn p| = {worst:e}");
+}
+
+/// Max |a - b| relative to max(1, max |b|).
+fn rel_diff(a: &Tensor, b: &Tensor) -> f64 {
+    let scale = b.abs().max().double_value(&[]).max(1.0);
+    max_diff(a, b) / scale
+}
+
+/// The hand-derived gradients of the fused step equal autograd's, for every
+/// variant, both kinds of noise, and a schedule with every term on; so do
+/// the weights after several whole steps.
+#[test]
+fn fused_step_equals_autograd() {
+    let _rng = crate::util::rng_lock();
+    let n = 9;
+    for variant in [Variant::Naive, Variant::Fd, Variant::FdTc] {
+        for shared in [false, true] {
+            let dims = Dims {
+                skeleton: 20,
+                text: 12,
+                latent: 6,
+                style: if variant.has_style() { 3 } else { 0 },
+            };
+            let what = format!("{variant:?}, shared noise {shared}");
+            tch::manual_seed(7);
+            let trainer = Trainer::new(variant, dims, Device::Cpu);
+            let fx = Tensor::rand([n, dims.skeleton], (tch::Kind::Float, Device::Cpu));
+            let fy = Tensor::randn([n, dims.text], (tch::Kind::Float, Device::Cpu));
+            let factors = Factors {
+                beta_x: 0.7,
+                beta_y: 0.4,
+                cross: 1.3,
+                tc: 0.9,
+            };
+            let noise = Noise::sample(n, dims, shared, Device::Cpu);
+            let disc_noise = DiscNoise::sample(n, dims, shared, Device::Cpu);
+
+            // The VAE's gradients.
+            let params = fused::vae_params(&trainer.model);
+            let losses = trainer
+                .model
+                .loss(&fx, &fy, factors, &noise, trainer.disc.as_ref());
+            let want = Tensor::run_backward(&[&losses.total], &params, false, false);
+            let enc = fused::encode(&trainer.model, &fx, &fy);
+            let (values, got) =
+                fused::vae_grads(&trainer.model, trainer.disc.as_ref(), &enc, factors, &noise);
+            let want_values = [
+                &losses.total,
+                &losses.rec_x,
+                &losses.rec_y,
+                &losses.kl_r,
+                &losses.kl_v,
+                &losses.kl_y,
+                &losses.cross_x,
+                &losses.cross_y,
+                &losses.tc,
+            ];
+            for (k, (g, w)) in values.iter().zip(want_values).enumerate() {
+                let w = w.double_value(&[]);
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                    "{what}: loss term {k}: fused {g}, autograd {w}"
+                );
+            }
+            for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                let d = rel_diff(g, w);
+                assert!(
+                    d < 1e-5,
+                    "{what}: VAE gradient {k}: relative difference {d:e}"
+                );
+            }
+
+            // The discriminator's.
+            if let Some(disc) = &trainer.disc {
+                let params = fused::disc_params(disc);
+                let loss = trainer.model.disc_loss(disc, &fx, &fy, &disc_noise);
+                let want = Tensor::run_backward(&[&loss * factors.tc], &params, false, false);
+                let (value, got) =
+                    fused::disc_grads(&trainer.model, disc, &enc, &disc_noise, factors.tc);
+                let w = loss.double_value(&[]);
+                assert!((value - w).abs() < 1e-5, "{what}: D loss {value} vs {w}");
+                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                    let d = rel_diff(g, w);
+                    assert!(
+                        d < 1e-5,
+                        "{what}: D gradient {k}: relative difference {d:e}"
+                    );
+                }
+            }
+
+            // Five whole steps (a discriminator step every second one) from
+            // the same weights with the same noise.
+            let mut runs = [true, false].map(|fused_step| {
+                tch::manual_seed(7);
+                let mut t = Trainer::new(variant, dims, Device::Cpu);
+                t.fused = fused_step;
+                t
+            });
+            for step in 0..5 {
+                let noise = Noise::sample(n, dims, shared, Device::Cpu);
+                let dn = (step % 2 == 1).then(|| DiscNoise::sample(n, dims, shared, Device::Cpu));
+                let reports = runs
+                    .each_mut()
+                    .map(|t| t.step(&fx, &fy, factors, &noise, dn.as_ref(), 1e-2));
+                assert!(
+                    (reports[0].total - reports[1].total).abs()
+                        < 1e-4 * reports[1].total.abs().max(1.0),
+                    "{what}: step {step}: total {} vs {}",
+                    reports[0].total,
+                    reports[1].total
+                );
+                assert_eq!(reports[0].disc.is_some(), reports[1].disc.is_some());
+            }
+            let [a, b] = runs.map(|t| t.state());
+            for ((name, x), (_, y)) in a.iter().zip(&b) {
+                if x.kind() == tch::Kind::Float {
+                    let d = rel_diff(x, y);
+                    assert!(
+                        d < 1e-4,
+                        "{what}: {name} after 5 steps: relative difference {d:e}"
+                    );
+                }
+            }
+        }
+    }
 }
