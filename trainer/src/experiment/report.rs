@@ -172,13 +172,13 @@ pub fn markdown(exp: &Experiment, s: &Summary) -> String {
     let _ = writeln!(md, "# {}\n", s.name);
     let _ = writeln!(
         md,
-        "{} runs on {} ({} unseen classes), {} features, text `{}` ({:?}).\n",
+        "{} runs on {} ({} unseen classes), {} features, text `{}` ({}).\n",
         s.splits.len(),
         s.dataset,
         unseen,
         format!("{:?}", exp.cfg.extractor.backbone.arch).to_lowercase(),
         exp.cfg.text.mode,
-        exp.cfg.text.encoder
+        exp.cfg.text.encoder.name()
     );
     let _ = writeln!(md, "## Mean ± standard deviation over runs (%)\n");
     let _ = writeln!(md, "| Method | ZSL | GZSL Acc_s | GZSL Acc_u | GZSL H |");
@@ -376,11 +376,13 @@ fn tsne_plot(
             hi = (hi.0.max(x), hi.1.max(y));
         }
         let pad = |a: f32, b: f32| ((b - a) * 0.05).max(1e-3);
+        // The right third of the x range is left empty for the legend.
+        let legend_room = (hi.0 - lo.0).max(1e-3) * 0.5;
         let mut chart = ChartBuilder::on(area)
             .caption(format!("{title}, {}", variant.name()), ("sans-serif", 22))
             .margin(16)
             .build_cartesian_2d(
-                (lo.0 - pad(lo.0, hi.0))..(hi.0 + pad(lo.0, hi.0)),
+                (lo.0 - pad(lo.0, hi.0))..(hi.0 + pad(lo.0, hi.0) + legend_room),
                 (lo.1 - pad(lo.1, hi.1))..(hi.1 + pad(lo.1, hi.1)),
             )
             .map_err(plot_error(path))?;
@@ -401,6 +403,7 @@ fn tsne_plot(
         }
         chart
             .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .label_font(("sans-serif", 13))
