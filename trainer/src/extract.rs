@@ -18,7 +18,7 @@ use crate::data::{batches, Augment, Sample, SampleStore};
 use crate::features::{self, FeatureRow};
 use crate::model::{self, Backbone};
 use crate::optim::Optim;
-use crate::run_dir::{write_atomic, RunDir, RunInfo};
+use crate::run_dir::{open_epoch_log, write_atomic, RunDir, RunInfo};
 
 /// How to run the job.
 #[derive(Debug, Clone, Default)]
@@ -146,7 +146,6 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             );
         }
     }
-    write_atomic(&run.config(), config_text.as_bytes())?;
     let info = RunInfo {
         tool: "skel-trainer".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -158,7 +157,12 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         split_run: split.run,
         device: format!("{device:?}"),
     };
+    if opts.resume && latest.is_some() {
+        check_same_inputs(&run, &info)?;
+    }
+    // run.yaml before config.yaml: a run directory with a config always has both.
     write_atomic(&run.info(), serde_saphyr::to_string(&info)?.as_bytes())?;
+    write_atomic(&run.config(), config_text.as_bytes())?;
 
     tch::manual_seed(cfg.seed as i64);
     let mut vs = nn::VarStore::new(device);
@@ -179,17 +183,12 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         start_epoch = epoch;
         tracing::info!("resuming after epoch {epoch}");
     }
-    let mut log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(run.log())?;
-    if start_epoch == 0 {
-        log_file.set_len(0)?;
-        writeln!(
-            log_file,
-            "epoch,lr,train_loss,train_accuracy,test_seen_accuracy,samples_per_second"
-        )?;
-    }
+    let mut log_file = open_epoch_log(
+        &run.log(),
+        "epoch,lr,train_loss,train_accuracy,test_seen_accuracy,samples_per_second",
+        start_epoch,
+    )
+    .with_context(|| format!("opening {}", run.log().display()))?;
 
     let part = |name: &str| {
         let names = split
@@ -271,11 +270,6 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             loss_sum / seen_n.max(1) as f64,
             correct as f64 / seen_n.max(1) as f64,
         );
-        writeln!(
-            log_file,
-            "{},{lr},{loss:.6},{acc:.4},{test_acc:.4},{rate:.1}",
-            epoch + 1
-        )?;
         tracing::info!("epoch {}: loss {loss:.4}, train acc {acc:.3}, test-seen acc {test_acc:.3}, {rate:.0} samples/s", epoch + 1);
         log.push((epoch + 1, loss, acc, test_acc));
         // Weights first, then the optimiser state that marks the checkpoint complete.
@@ -286,6 +280,15 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         let tmp = optim_path.with_extension("ot.tmp");
         Tensor::save_multi(&optim.state(), &tmp)?;
         std::fs::rename(&tmp, &optim_path)?;
+        // The log line follows the checkpoint (one write, so never torn by a
+        // kill), and a resumed run keeps only the lines of its checkpoints.
+        log_file.write_all(
+            format!(
+                "{},{lr},{loss:.6},{acc:.4},{test_acc:.4},{rate:.1}\n",
+                epoch + 1
+            )
+            .as_bytes(),
+        )?;
         epochs_done = epoch + 1;
         if opts.stop_after == Some(epochs_done) {
             return Ok(ExtractReport {
@@ -310,6 +313,35 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         feature_rows: rows.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// A resumed run must read the same split and dataset as its checkpoints.
+fn check_same_inputs(run: &RunDir, now: &RunInfo) -> anyhow::Result<()> {
+    let path = run.info();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+    let old: RunInfo = serde_saphyr::from_str(&text)
+        .with_context(|| format!("--resume: {} is not a run.yaml", path.display()))?;
+    for (what, file, before, after) in [
+        ("split", &now.split, &old.split_sha256, &now.split_sha256),
+        (
+            "dataset manifest",
+            &now.dataset.join(MANIFEST_FILE),
+            &old.manifest_sha256,
+            &now.manifest_sha256,
+        ),
+    ] {
+        if before != after {
+            anyhow::bail!(
+                "--resume: the {what} {} changed since {} was started (SHA-256 {before} in {}, now {after}); \
+                 the checkpoints were trained on the old one: start a new run_dir instead of resuming",
+                file.display(),
+                run.root.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Features and seen logits of every sample of the phase's parts.

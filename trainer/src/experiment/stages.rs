@@ -161,9 +161,17 @@ pub fn extract(exp: &Experiment, run: usize, phase: Phase) -> anyhow::Result<Pat
                 cfg.run_dir.display()
             );
         }
-        let info: crate::run_dir::RunInfo =
-            serde_saphyr::from_str(&std::fs::read_to_string(cfg.run_dir.join("run.yaml"))?)
-                .with_context(|| format!("reading {}", cfg.run_dir.join("run.yaml").display()))?;
+        let info_path = cfg.run_dir.join("run.yaml");
+        let info: crate::run_dir::RunInfo = std::fs::read_to_string(&info_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| Ok(serde_saphyr::from_str(&text)?))
+            .with_context(|| {
+                format!(
+                    "reading {}; remove {} to extract again",
+                    info_path.display(),
+                    cfg.run_dir.display()
+                )
+            })?;
         if info.split_sha256 != hash_file(&cfg.split)?.0 {
             bail!(
                 "{} was made from another version of {}; remove the folder to extract again",
