@@ -165,7 +165,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     write_atomic(&run.config(), config_text.as_bytes())?;
 
     tch::manual_seed(cfg.seed as i64);
-    let mut vs = nn::VarStore::new(device);
+    let vs = nn::VarStore::new(device);
     let model = model::build(&vs.root(), &cfg.backbone, 3, seen.len() as i64);
     let mut optim = Optim::new(
         cfg.train.optimizer,
@@ -176,10 +176,17 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     let mut start_epoch = 0;
     let resumed_from = if opts.resume { latest } else { None };
     if let Some(epoch) = resumed_from {
-        vs.load(run.checkpoint(epoch))
-            .with_context(|| format!("loading {}", run.checkpoint(epoch).display()))?;
-        let state = Tensor::load_multi_with_device(run.optimiser(epoch), device)?;
-        optim.load_state(&state).map_err(anyhow::Error::msg)?;
+        load_checkpoint(&vs, &run.checkpoint(epoch))?;
+        let path = run.optimiser(epoch);
+        let state = Tensor::load_multi_with_device(&path, device)
+            .with_context(|| format!("reading optimiser state {}", path.display()))?;
+        optim.load_state(&state).map_err(|e| {
+            anyhow::anyhow!(
+                "optimiser state {}: {e}; {}",
+                path.display(),
+                CHECKPOINT_FIX
+            )
+        })?;
         start_epoch = epoch;
         tracing::info!("resuming after epoch {epoch}");
     }
@@ -313,6 +320,37 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         feature_rows: rows.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+const CHECKPOINT_FIX: &str = "it was written for another model (backbone.arch, backbone.widths, \
+     or the number of seen classes): resume with the config it was trained with, or start a new run_dir";
+
+/// Loads a checkpoint into `vs`, naming the first tensor that is missing or
+/// has another shape.
+fn load_checkpoint(vs: &nn::VarStore, path: &Path) -> anyhow::Result<()> {
+    let named: BTreeMap<String, Tensor> = Tensor::load_multi_with_device(path, vs.device())
+        .with_context(|| format!("reading checkpoint {}", path.display()))?
+        .into_iter()
+        .collect();
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in variables {
+        match named.get(&name) {
+            None => anyhow::bail!(
+                "checkpoint {} has no tensor `{name}` (the model needs shape {:?}): {CHECKPOINT_FIX}",
+                path.display(),
+                var.size()
+            ),
+            Some(t) if t.size() != var.size() => anyhow::bail!(
+                "checkpoint {}: tensor `{name}` has shape {:?}, the model needs {:?}: {CHECKPOINT_FIX}",
+                path.display(),
+                t.size(),
+                var.size()
+            ),
+            Some(t) => tch::no_grad(|| var.copy_(t)),
+        }
+    }
+    Ok(())
 }
 
 /// A resumed run must read the same split and dataset as its checkpoints.

@@ -134,9 +134,14 @@ pub fn load(
     let path = dir.checkpoint(epoch);
     let state = Tensor::load_multi_with_device(&path, opts.device)
         .with_context(|| format!("reading checkpoint {}", path.display()))?;
-    trainer
-        .load_state(state)
-        .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", path.display()))?;
+    trainer.load_state(state).map_err(|e| {
+        anyhow::anyhow!(
+            "checkpoint {}: {e}; it was fitted with other features, text features or sadvae \
+                 settings: remove {} to fit again",
+            path.display(),
+            dir.root.display()
+        )
+    })?;
     Ok(trainer)
 }
 
