@@ -1,5 +1,6 @@
 //! Integration tests of the trainer (one binary; shared helpers in `util`).
 
+mod bad_inputs;
 mod configs;
 mod crash;
 mod experiment;

@@ -93,6 +93,22 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
     }
 }
 
+/// SA-DVAE with 8-d latents (4-d style) for 3 epochs, batches of 8.
+pub fn sadvae_config() -> SadvaeConfig {
+    SadvaeConfig {
+        latent: 8,
+        style_latent: 4,
+        epochs: 3,
+        batch_size: 8,
+        lr: 1e-3,
+        beta_x: 0.023,
+        beta_y: 0.011,
+        lambda_tc: 0.011,
+        n_d: 2,
+        schedule: ScheduleKind::Paper,
+    }
+}
+
 /// A small experiment on `dataset(tmp, 8)`: the tiny ST-GCN of [`config`],
 /// SA-DVAE naive and fd_tc with 8-d latents for 3 epochs, out_dir `tmp/exp`.
 pub fn experiment_config(tmp: &std::path::Path) -> ExperimentConfig {
@@ -117,18 +133,7 @@ pub fn experiment_config(tmp: &std::path::Path) -> ExperimentConfig {
             weights: None,
         },
         variants: vec![Variant::Naive, Variant::FdTc],
-        sadvae: SadvaeConfig {
-            latent: 8,
-            style_latent: 4,
-            epochs: 3,
-            batch_size: 8,
-            lr: 1e-3,
-            beta_x: 0.023,
-            beta_y: 0.011,
-            lambda_tc: 0.011,
-            n_d: 2,
-            schedule: ScheduleKind::Paper,
-        },
+        sadvae: sadvae_config(),
         classifier: ClassifierConfig {
             samples_per_class: 50,
             steps: 50,
