@@ -214,14 +214,7 @@ fn parts(
     phase: Phase,
 ) -> anyhow::Result<BTreeMap<String, Vec<FeatureRow>>> {
     let path = exp.features_path(run, phase);
-    let width = exp
-        .cfg
-        .extractor
-        .backbone
-        .widths
-        .last()
-        .copied()
-        .unwrap_or(0) as usize;
+    let width = exp.cfg.extractor.backbone.feature_dim() as usize;
     let seen = phase.classes(&exp.split(run)?).0.len();
     let classes = exp.dataset.num_classes();
     let problem = |row: &FeatureRow| {
