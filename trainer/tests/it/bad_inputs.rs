@@ -328,3 +328,37 @@ fn a_fit_folder_of_other_feature_or_text_dimensions_or_variant_is_refused() {
         assert_names(&err, &[&checkpoint, names, &fix]);
     }
 }
+
+#[test]
+fn resuming_after_the_split_file_changed_is_refused() {
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 1);
+    let cfg = config(&data, &split, &tmp.path().join("run"), 2);
+    let stop = skel_trainer::extract::ExtractOptions {
+        stop_after: Some(1),
+        ..Default::default()
+    };
+    skel_trainer::extract::run(&cfg, &stop).unwrap();
+    // Another split of the same dataset, saved over the first.
+    let request = skel_pipeline::split::SplitRequest {
+        protocol: skel_schemas::Protocol::CrossSubject,
+        classes: skel_pipeline::split::ClassChoice::Random { unseen: 5, runs: 1 },
+        seed: 2,
+        validation_fraction: 0.2,
+    };
+    let other = skel_pipeline::split::split(&data, &tmp.path().join("other"), &request).unwrap();
+    std::fs::copy(&other[0].0, &split).unwrap();
+    let job = tmp.path().join("job.yaml");
+    std::fs::write(&job, cfg.to_yaml()).unwrap();
+    let err = refused(&["extract", "--config", job.to_str().unwrap(), "--resume"]);
+    assert_names(
+        &err,
+        &[
+            &split.display().to_string(),
+            "changed since",
+            "run.yaml",
+            "start a new run_dir",
+        ],
+    );
+}
