@@ -362,3 +362,51 @@ fn resuming_after_the_split_file_changed_is_refused() {
         ],
     );
 }
+
+#[test]
+fn a_features_file_of_mixed_widths_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("features.parquet");
+    let row = |sample: &str, width: usize| FeatureRow {
+        sample: sample.into(),
+        label: 0,
+        part: "train_seen".into(),
+        feature: vec![1.0; width],
+        seen_logits: vec![0.0; 3],
+    };
+    skel_trainer::features::write(&path, &[row("a", 16), row("b", 16), row("c", 12)]).unwrap();
+    let err = skel_trainer::features::read(&path).unwrap_err().to_string();
+    assert_names(
+        &err,
+        &[
+            &path.display().to_string(),
+            "sample c has a 12-d feature",
+            "sample a has 16",
+            "extract again",
+        ],
+    );
+}
+
+#[test]
+fn a_text_cache_of_ragged_rows_is_embedded_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = skel_trainer::text::TextConfig {
+        encoder: skel_trainer::text::TextEncoder::ClipVitB32,
+        mode: "lb".into(),
+        weights: None,
+    };
+    let dataset = skel_schemas::Dataset::Ntu60;
+    let good = skel_trainer::text::class_features(&cfg, dataset, tmp.path(), Device::Cpu).unwrap();
+    let cached: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let mut ragged = good.rows.clone();
+    ragged[7].truncate(100);
+    let names: Vec<String> = (0..ragged.len()).map(|i| format!("class {i}")).collect();
+    skel_trainer::text::cache::write(&cached[0], &good.key, "lb", &names, &ragged).unwrap();
+    let again = skel_trainer::text::class_features(&cfg, dataset, tmp.path(), Device::Cpu).unwrap();
+    assert_eq!(again.rows, good.rows);
+}
