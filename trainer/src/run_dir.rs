@@ -83,9 +83,12 @@ impl RunDir {
     }
 }
 
-/// Writes `text` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file (`path` + `.tmp`, so
+/// `results.json` and `results.md` never share one) and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
