@@ -15,7 +15,7 @@ use skel_trainer::run_dir::RunInfo;
 use skel_trainer::sadvae::Variant;
 use tch::{Device, Kind, Tensor};
 
-use crate::util::{config, dataset, rng_lock, run_cli, sadvae_config};
+use crate::util::{config, dataset, experiment_on, rng_lock, run_cli, sadvae_config};
 
 /// Runs the CLI, expects it to fail, and returns its stderr.
 fn refused(args: &[&str]) -> String {
@@ -35,31 +35,8 @@ fn assert_names(message: &str, parts: &[&str]) {
 fn job_files(tmp: &Path, data: &Path, split: &Path) -> (String, String, ExperimentConfig) {
     let job = tmp.join("job.yaml");
     std::fs::write(&job, config(data, split, &tmp.join("run"), 1).to_yaml()).unwrap();
-    let extract = config(data, split, &tmp.join("unused"), 1);
-    let exp = ExperimentConfig {
-        name: "bad".into(),
-        dataset: data.to_owned(),
-        splits: vec![split.to_owned()],
-        out_dir: tmp.join("exp"),
-        device: Default::default(),
-        seed: 1,
-        extractor: skel_trainer::experiment::ExtractorSettings {
-            seed: extract.seed,
-            backbone: extract.backbone,
-            data: extract.data,
-            train: extract.train,
-        },
-        text: skel_trainer::text::TextConfig {
-            encoder: skel_trainer::text::TextEncoder::ClipVitB32,
-            mode: "lb".into(),
-            weights: None,
-        },
-        variants: vec![Variant::FdTc],
-        sadvae: sadvae_config(),
-        classifier: ClassifierConfig::default(),
-        gate: Default::default(),
-        report: Default::default(),
-    };
+    let mut exp = experiment_on(data, split, tmp);
+    exp.variants = vec![Variant::FdTc];
     let exp_path = tmp.join("exp.yaml");
     std::fs::write(&exp_path, exp.to_yaml()).unwrap();
     let s = |p: PathBuf| p.to_str().unwrap().to_owned();

@@ -109,15 +109,21 @@ pub fn sadvae_config() -> SadvaeConfig {
     }
 }
 
-/// A small experiment on `dataset(tmp, 8)`: the tiny ST-GCN of [`config`],
-/// SA-DVAE naive and fd_tc with 8-d latents for 3 epochs, out_dir `tmp/exp`.
-pub fn experiment_config(tmp: &std::path::Path) -> ExperimentConfig {
+/// A small experiment on `dataset(tmp, 8)`: see [`experiment_on`].
+pub fn experiment_config(tmp: &Path) -> ExperimentConfig {
     let (data, split) = dataset(tmp, 8);
-    let extract = config(&data, &split, &tmp.join("unused"), 2);
+    experiment_on(&data, &split, tmp)
+}
+
+/// A small experiment on a dataset and split: the tiny ST-GCN of [`config`]
+/// for 2 epochs, SA-DVAE naive and fd_tc with 8-d latents for 3 epochs,
+/// out_dir `tmp/exp`.
+pub fn experiment_on(data: &Path, split: &Path, tmp: &Path) -> ExperimentConfig {
+    let extract = config(data, split, &tmp.join("unused"), 2);
     ExperimentConfig {
         name: "test".into(),
-        dataset: data,
-        splits: vec![split],
+        dataset: data.to_owned(),
+        splits: vec![split.to_owned()],
         out_dir: tmp.join("exp"),
         device: Default::default(),
         seed: 5,
