@@ -151,7 +151,8 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
-/// Writes a little-endian float32 `.npy` file.
+/// Writes a little-endian float32 `.npy` file, under a temporary name
+/// renamed when complete (a killed writer never leaves a torn file).
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     let shape_text = if dims.len() == 1 {
@@ -171,7 +172,10 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    std::fs::write(path, out)
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, out)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::yaml::{from_yaml, is_plain_name, YamlError};
-use crate::{ClassEntry, Dataset};
+use crate::{ClassEntry, ClassTable, Dataset};
 
 /// Version of the split file layout.
 pub const SPLIT_SCHEMA_VERSION: u32 = 1;
@@ -198,6 +198,24 @@ impl SplitFile {
                 ),
             ));
         }
+        let seen: std::collections::BTreeSet<u16> =
+            self.classes.seen.iter().map(|c| c.index).collect();
+        if let Some((i, c)) =
+            (self.classes.unseen.iter().enumerate()).find(|(_, c)| seen.contains(&c.index))
+        {
+            return Err(invalid(
+                format!("classes.unseen[{i}]"),
+                format!("class {} ({:?}) is also a seen class; seen and unseen classes must be disjoint", c.index, c.name),
+            ));
+        }
+        if let Some((i, c)) = (self.classes.validation_unseen.iter().enumerate())
+            .find(|(_, c)| !seen.contains(&c.index))
+        {
+            return Err(invalid(
+                format!("classes.validation_unseen[{i}]"),
+                format!("class {} ({:?}) is not a seen class; the pseudo-unseen classes are held out of the seen ones", c.index, c.name),
+            ));
+        }
         let c = &self.counts;
         let counts = [
             c.train_seen,
@@ -222,6 +240,42 @@ impl SplitFile {
                     format!("counts.{part}"),
                     format!("says {count} but parts.{part} holds {} names", names.len()),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses class entries that are not the dataset's: each must be the
+    /// manifest's class of that index (same action id and name).
+    pub fn check_classes(&self, path: &Path, table: &ClassTable) -> Result<(), SplitError> {
+        let c = &self.classes;
+        for (role, list) in [
+            ("seen", &c.seen),
+            ("unseen", &c.unseen),
+            ("validation_unseen", &c.validation_unseen),
+        ] {
+            for (i, class) in list.iter().enumerate() {
+                let message = match table.by_index(class.index) {
+                    Some(found) if found == class => continue,
+                    Some(found) => format!(
+                        "class index {} is action {} {:?} in the dataset, not action {} {:?}",
+                        class.index, found.action, found.name, class.action, class.name
+                    ),
+                    None => format!(
+                        "class index {} (action {} {:?}) is not in the dataset, whose manifest \
+                         lists {} classes (indices 0-{})",
+                        class.index,
+                        class.action,
+                        class.name,
+                        table.len(),
+                        table.len().saturating_sub(1)
+                    ),
+                };
+                return Err(SplitError::Invalid {
+                    path: path.to_owned(),
+                    key: format!("classes.{role}[{i}]"),
+                    message,
+                });
             }
         }
         Ok(())
@@ -350,6 +404,34 @@ mod tests {
             .to_string();
         assert!(
             msg.contains("key `counts.train_seen`") && msg.contains("says 7"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn class_roles_must_not_overlap() {
+        let class = |index: u16| ClassEntry {
+            index,
+            action: index + 1,
+            name: format!("class {index}"),
+        };
+        let mut split = sample();
+        split.classes.seen = vec![class(0), class(1)];
+        split.classes.unseen = vec![class(2), class(1)];
+        let msg = SplitFile::parse(&split.to_yaml().unwrap(), Path::new("s.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("key `classes.unseen[1]`") && msg.contains("also a seen class"),
+            "{msg}"
+        );
+        split.classes.unseen = vec![class(2)];
+        split.classes.validation_unseen = vec![class(2)];
+        let msg = SplitFile::parse(&split.to_yaml().unwrap(), Path::new("s.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("key `classes.validation_unseen[0]`") && msg.contains("not a seen class"),
             "{msg}"
         );
     }

@@ -210,6 +210,27 @@ impl ExtractConfig {
                 self.train.lr
             ));
         }
+        if !(self.train.weight_decay >= 0.0 && self.train.weight_decay.is_finite()) {
+            return Err(format!(
+                "train.weight_decay: {} must be a non-negative number",
+                self.train.weight_decay
+            ));
+        }
+        if !self.data.rotation_degrees.is_finite() {
+            return Err(format!(
+                "data.rotation_degrees: {} must be a number",
+                self.data.rotation_degrees
+            ));
+        }
+        let coefficients: &[(&str, f64)] = match &self.train.optimizer {
+            Optimizer::Sgd { momentum } => &[("sgd.momentum", *momentum)],
+            Optimizer::Adam { beta1, beta2 } => &[("adam.beta1", *beta1), ("adam.beta2", *beta2)],
+        };
+        for (key, v) in coefficients {
+            if !(0.0..1.0).contains(v) {
+                return Err(format!("train.optimizer.{key}: {v} must be in [0, 1)"));
+            }
+        }
         Ok(())
     }
 

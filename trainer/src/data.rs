@@ -8,7 +8,7 @@
 //! usual training-time augmentation: a random window of the valid frames and
 //! a random rotation about the vertical axis.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -51,6 +51,7 @@ impl SampleStore {
         let split = SplitFile::read(split_path)?;
         let (sha, _) = hash_file(&manifest_path)?;
         split.check_manifest(split_path, &sha)?;
+        split.check_classes(split_path, &manifest.classes)?;
         let wanted: std::collections::HashSet<&str> = split
             .parts
             .named()
@@ -72,6 +73,7 @@ impl SampleStore {
                 dataset.display()
             );
         }
+        check_sample_classes(&split, split_path, &samples)?;
         Ok(Self {
             manifest,
             split,
@@ -83,6 +85,41 @@ impl SampleStore {
     pub fn part(&self, names: &[String]) -> Vec<Arc<Sample>> {
         names.iter().map(|n| Arc::clone(&self.samples[n])).collect()
     }
+}
+
+/// Refuses a sample in a part of the wrong role (a train-seen sample of an
+/// unseen class, say): the split file was edited or belongs to another split.
+fn check_sample_classes(
+    split: &SplitFile,
+    path: &Path,
+    samples: &HashMap<String, Arc<Sample>>,
+) -> anyhow::Result<()> {
+    let ids = |list: &[skel_schemas::ClassEntry]| -> BTreeSet<u16> {
+        list.iter().map(|c| c.index).collect()
+    };
+    let c = &split.classes;
+    let (seen, unseen, held) = (ids(&c.seen), ids(&c.unseen), ids(&c.validation_unseen));
+    let validation_seen: BTreeSet<u16> = seen.difference(&held).copied().collect();
+    for (part, names) in split.parts.named() {
+        let (role, allowed) = match part {
+            "train_seen" | "test_seen" => ("seen", &seen),
+            "test_unseen" => ("unseen", &unseen),
+            "validation_unseen" => ("validation_unseen", &held),
+            _ => ("seen and not validation_unseen", &validation_seen),
+        };
+        for (i, name) in names.iter().enumerate() {
+            let class = samples[name].class;
+            if !allowed.contains(&class) {
+                anyhow::bail!(
+                    "split file {}, key `parts.{part}[{i}]`: sample {name} is of class index {class} \
+                     in the dataset, which is not among the split's {role} classes; make the split \
+                     again from the dataset (skel-pipeline split) rather than editing it",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn to_sample(row: SampleRecord) -> anyhow::Result<Sample> {

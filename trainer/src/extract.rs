@@ -18,7 +18,7 @@ use crate::data::{batches, Augment, Sample, SampleStore};
 use crate::features::{self, FeatureRow};
 use crate::model::{self, Backbone};
 use crate::optim::Optim;
-use crate::run_dir::{write_atomic, RunDir, RunInfo};
+use crate::run_dir::{open_epoch_log, write_atomic, RunDir, RunInfo};
 
 /// How to run the job.
 #[derive(Debug, Clone, Default)]
@@ -146,7 +146,6 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             );
         }
     }
-    write_atomic(&run.config(), config_text.as_bytes())?;
     let info = RunInfo {
         tool: "skel-trainer".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -158,10 +157,15 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         split_run: split.run,
         device: format!("{device:?}"),
     };
+    if opts.resume && latest.is_some() {
+        check_same_inputs(&run, &info)?;
+    }
+    // run.yaml before config.yaml: a run directory with a config always has both.
     write_atomic(&run.info(), serde_saphyr::to_string(&info)?.as_bytes())?;
+    write_atomic(&run.config(), config_text.as_bytes())?;
 
     tch::manual_seed(cfg.seed as i64);
-    let mut vs = nn::VarStore::new(device);
+    let vs = nn::VarStore::new(device);
     let model = model::build(&vs.root(), &cfg.backbone, 3, seen.len() as i64);
     let mut optim = Optim::new(
         cfg.train.optimizer,
@@ -172,24 +176,26 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     let mut start_epoch = 0;
     let resumed_from = if opts.resume { latest } else { None };
     if let Some(epoch) = resumed_from {
-        vs.load(run.checkpoint(epoch))
-            .with_context(|| format!("loading {}", run.checkpoint(epoch).display()))?;
-        let state = Tensor::load_multi_with_device(run.optimiser(epoch), device)?;
-        optim.load_state(&state).map_err(anyhow::Error::msg)?;
+        load_checkpoint(&vs, &run.checkpoint(epoch))?;
+        let path = run.optimiser(epoch);
+        let state = Tensor::load_multi_with_device(&path, device)
+            .with_context(|| format!("reading optimiser state {}", path.display()))?;
+        optim.load_state(&state).map_err(|e| {
+            anyhow::anyhow!(
+                "optimiser state {}: {e}; {}",
+                path.display(),
+                CHECKPOINT_FIX
+            )
+        })?;
         start_epoch = epoch;
         tracing::info!("resuming after epoch {epoch}");
     }
-    let mut log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(run.log())?;
-    if start_epoch == 0 {
-        log_file.set_len(0)?;
-        writeln!(
-            log_file,
-            "epoch,lr,train_loss,train_accuracy,test_seen_accuracy,samples_per_second"
-        )?;
-    }
+    let mut log_file = open_epoch_log(
+        &run.log(),
+        "epoch,lr,train_loss,train_accuracy,test_seen_accuracy,samples_per_second",
+        start_epoch,
+    )
+    .with_context(|| format!("opening {}", run.log().display()))?;
 
     let part = |name: &str| {
         let names = split
@@ -271,11 +277,6 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             loss_sum / seen_n.max(1) as f64,
             correct as f64 / seen_n.max(1) as f64,
         );
-        writeln!(
-            log_file,
-            "{},{lr},{loss:.6},{acc:.4},{test_acc:.4},{rate:.1}",
-            epoch + 1
-        )?;
         tracing::info!("epoch {}: loss {loss:.4}, train acc {acc:.3}, test-seen acc {test_acc:.3}, {rate:.0} samples/s", epoch + 1);
         log.push((epoch + 1, loss, acc, test_acc));
         // Weights first, then the optimiser state that marks the checkpoint complete.
@@ -286,6 +287,15 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         let tmp = optim_path.with_extension("ot.tmp");
         Tensor::save_multi(&optim.state(), &tmp)?;
         std::fs::rename(&tmp, &optim_path)?;
+        // The log line follows the checkpoint (one write, so never torn by a
+        // kill), and a resumed run keeps only the lines of its checkpoints.
+        log_file.write_all(
+            format!(
+                "{},{lr},{loss:.6},{acc:.4},{test_acc:.4},{rate:.1}\n",
+                epoch + 1
+            )
+            .as_bytes(),
+        )?;
         epochs_done = epoch + 1;
         if opts.stop_after == Some(epochs_done) {
             return Ok(ExtractReport {
@@ -310,6 +320,66 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         feature_rows: rows.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+const CHECKPOINT_FIX: &str = "it was written for another model (backbone.arch, backbone.widths, \
+     or the number of seen classes): resume with the config it was trained with, or start a new run_dir";
+
+/// Loads a checkpoint into `vs`, naming the first tensor that is missing or
+/// has another shape.
+fn load_checkpoint(vs: &nn::VarStore, path: &Path) -> anyhow::Result<()> {
+    let named: BTreeMap<String, Tensor> = Tensor::load_multi_with_device(path, vs.device())
+        .with_context(|| format!("reading checkpoint {}", path.display()))?
+        .into_iter()
+        .collect();
+    let mut variables: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    variables.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, mut var) in variables {
+        match named.get(&name) {
+            None => anyhow::bail!(
+                "checkpoint {} has no tensor `{name}` (the model needs shape {:?}): {CHECKPOINT_FIX}",
+                path.display(),
+                var.size()
+            ),
+            Some(t) if t.size() != var.size() => anyhow::bail!(
+                "checkpoint {}: tensor `{name}` has shape {:?}, the model needs {:?}: {CHECKPOINT_FIX}",
+                path.display(),
+                t.size(),
+                var.size()
+            ),
+            Some(t) => tch::no_grad(|| var.copy_(t)),
+        }
+    }
+    Ok(())
+}
+
+/// A resumed run must read the same split and dataset as its checkpoints.
+fn check_same_inputs(run: &RunDir, now: &RunInfo) -> anyhow::Result<()> {
+    let path = run.info();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("--resume: cannot read {}", path.display()))?;
+    let old: RunInfo = serde_saphyr::from_str(&text)
+        .with_context(|| format!("--resume: {} is not a run.yaml", path.display()))?;
+    for (what, file, before, after) in [
+        ("split", &now.split, &old.split_sha256, &now.split_sha256),
+        (
+            "dataset manifest",
+            &now.dataset.join(MANIFEST_FILE),
+            &old.manifest_sha256,
+            &now.manifest_sha256,
+        ),
+    ] {
+        if before != after {
+            anyhow::bail!(
+                "--resume: the {what} {} changed since {} was started (SHA-256 {before} in {}, now {after}); \
+                 the checkpoints were trained on the old one: start a new run_dir instead of resuming",
+                file.display(),
+                run.root.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Features and seen logits of every sample of the phase's parts.

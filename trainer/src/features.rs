@@ -112,5 +112,23 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<FeatureRow>> {
             });
         }
     }
+    // One extractor wrote the file: every feature and every logit row as wide as the first.
+    if let Some(first) = rows.first() {
+        let (width, logits) = (first.feature.len(), first.seen_logits.len());
+        if let Some(r) = rows
+            .iter()
+            .find(|r| r.feature.len() != width || r.seen_logits.len() != logits)
+        {
+            anyhow::bail!(
+                "{}: sample {} has a {}-d feature and {} seen logits, sample {} has {width} and {logits}: \
+                 the file is damaged or mixes extractors; remove it and extract again",
+                path.display(),
+                r.sample,
+                r.feature.len(),
+                r.seen_logits.len(),
+                first.sample
+            );
+        }
+    }
     Ok(rows)
 }

@@ -13,7 +13,7 @@ use skel_pipeline::rng::Rng;
 use tch::{Device, Kind, Tensor};
 
 use crate::classifier::{ClassifierConfig, UnseenClassifier};
-use crate::run_dir::write_atomic;
+use crate::run_dir::{open_epoch_log, write_atomic};
 use crate::sadvae::{factors, DiscNoise, Noise, SadvaeConfig, ScheduleKind, Trainer, Variant};
 
 /// What one fit trains on and is scored with.
@@ -134,9 +134,14 @@ pub fn load(
     let path = dir.checkpoint(epoch);
     let state = Tensor::load_multi_with_device(&path, opts.device)
         .with_context(|| format!("reading checkpoint {}", path.display()))?;
-    trainer
-        .load_state(state)
-        .map_err(|e| anyhow::anyhow!("checkpoint {}: {e}", path.display()))?;
+    trainer.load_state(state).map_err(|e| {
+        anyhow::anyhow!(
+            "checkpoint {}: {e}; it was fitted with other features, text features or sadvae \
+                 settings: remove {} to fit again",
+            path.display(),
+            dir.root.display()
+        )
+    })?;
     Ok(trainer)
 }
 
@@ -201,17 +206,12 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
         None => new_trainer(opts, data),
     };
     let start = resumed_from.unwrap_or(0);
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.log())?;
-    if start == 0 {
-        log.set_len(0)?;
-        writeln!(
-            log,
-            "epoch,loss,rec_x,rec_y,kl_r,kl_v,kl_y,cross_x,cross_y,tc,disc,eval_zsl,samples_per_second"
-        )?;
-    }
+    let mut log = open_epoch_log(
+        &dir.log(),
+        "epoch,loss,rec_x,rec_y,kl_r,kl_v,kl_y,cross_x,cross_y,tc,disc,eval_zsl,samples_per_second",
+        start,
+    )
+    .with_context(|| format!("opening {}", dir.log().display()))?;
     let batch = opts.cfg.batch_size as i64;
     let steps = ((n + batch - 1) / batch) as usize;
     let shared = opts.cfg.schedule == ScheduleKind::Official;
@@ -284,10 +284,10 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
         let tmp = path.with_extension("ot.tmp");
         Tensor::save_multi(&trainer.state(), &tmp)?;
         std::fs::rename(&tmp, &path)?;
-        // The log line follows the checkpoint, so a resumed run never repeats one.
-        writeln!(
-            log,
-            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{disc},{},{rate:.0}",
+        // The log line follows the checkpoint (one write, so never torn by a
+        // kill), and a resumed run keeps only the lines of its checkpoints.
+        let line = format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6},{disc},{},{rate:.0}\n",
             epoch + 1,
             mean(0),
             mean(1),
@@ -303,7 +303,8 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
             } else {
                 format!("{zsl:.4}")
             },
-        )?;
+        );
+        log.write_all(line.as_bytes())?;
         if opts.stop_after == Some(epoch + 1) {
             return Ok(FitReport {
                 epochs_done: epoch + 1,

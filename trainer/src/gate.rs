@@ -58,7 +58,11 @@ impl GateConfig {
         if !(self.c > 0.0 && self.c.is_finite()) {
             return Err(format!("gate.c: {} must be a positive number", self.c));
         }
-        if self.temperatures.is_empty() || self.temperatures.iter().any(|&t| t.is_nan() || t <= 0.0)
+        if self.temperatures.is_empty()
+            || self
+                .temperatures
+                .iter()
+                .any(|&t| !(t > 0.0 && t.is_finite()))
         {
             return Err("gate.temperatures: give at least one positive temperature".into());
         }

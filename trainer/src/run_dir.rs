@@ -1,6 +1,7 @@
 //! A self-describing run directory: the resolved config, what the run read
 //! (split and manifest checksums, code version), checkpoints, log, outputs.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -82,9 +83,35 @@ impl RunDir {
     }
 }
 
-/// Writes `text` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file (`path` + `.tmp`, so
+/// `results.json` and `results.md` never share one) and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Opens a per-epoch CSV log for appending, holding `header` and the lines of
+/// the first `epochs` epochs only: a run killed mid-write can leave a torn
+/// last line, or a line of an epoch whose checkpoint was never written, and a
+/// resumed run must neither keep nor repeat them.
+pub fn open_epoch_log(path: &Path, header: &str, epochs: usize) -> std::io::Result<File> {
+    let mut kept = format!("{header}\n");
+    if epochs > 0 {
+        let old = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        // Complete lines only (each ends in a newline), header skipped.
+        for line in old.split_inclusive('\n').skip(1).take(epochs) {
+            if line.ends_with('\n') {
+                kept.push_str(line);
+            }
+        }
+    }
+    write_atomic(path, kept.as_bytes())?;
+    std::fs::OpenOptions::new().append(true).open(path)
 }

@@ -123,6 +123,12 @@ impl ExperimentConfig {
         if self.classifier.samples_per_class < 1 || self.classifier.steps == 0 {
             return Err("classifier: samples_per_class and steps must be at least 1".into());
         }
+        if !(self.classifier.lr > 0.0 && self.classifier.lr.is_finite()) {
+            return Err(format!(
+                "classifier.lr: {} must be a positive number",
+                self.classifier.lr
+            ));
+        }
         self.extract_config(0, Phase::Main)
             .validate()
             .map_err(|e| format!("extractor: {e}"))?;

@@ -43,6 +43,7 @@ impl Experiment {
         for (run, path) in cfg.splits.iter().enumerate() {
             let split = SplitFile::read(path)?;
             split.check_manifest(path, &manifest_sha)?;
+            split.check_classes(path, &manifest.classes)?;
             if split.classes.validation_unseen.is_empty() {
                 bail!(
                     "split {} (run {run}) has no validation classes: the gate needs them; \
@@ -161,9 +162,17 @@ pub fn extract(exp: &Experiment, run: usize, phase: Phase) -> anyhow::Result<Pat
                 cfg.run_dir.display()
             );
         }
-        let info: crate::run_dir::RunInfo =
-            serde_saphyr::from_str(&std::fs::read_to_string(cfg.run_dir.join("run.yaml"))?)
-                .with_context(|| format!("reading {}", cfg.run_dir.join("run.yaml").display()))?;
+        let info_path = cfg.run_dir.join("run.yaml");
+        let info: crate::run_dir::RunInfo = std::fs::read_to_string(&info_path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| Ok(serde_saphyr::from_str(&text)?))
+            .with_context(|| {
+                format!(
+                    "reading {}; remove {} to extract again",
+                    info_path.display(),
+                    cfg.run_dir.display()
+                )
+            })?;
         if info.split_sha256 != hash_file(&cfg.split)?.0 {
             bail!(
                 "{} was made from another version of {}; remove the folder to extract again",
@@ -196,10 +205,52 @@ pub fn extract(exp: &Experiment, run: usize, phase: Phase) -> anyhow::Result<Pat
     Ok(features)
 }
 
-/// The rows of a features file by part.
-fn parts(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<FeatureRow>>> {
+/// The rows of a run's features file by part, checked against what this
+/// experiment's extractor makes: features as wide as the last backbone
+/// width, one logit per seen class of the phase, labels of the dataset.
+fn parts(
+    exp: &Experiment,
+    run: usize,
+    phase: Phase,
+) -> anyhow::Result<BTreeMap<String, Vec<FeatureRow>>> {
+    let path = exp.features_path(run, phase);
+    let width = exp.cfg.extractor.backbone.feature_dim() as usize;
+    let seen = phase.classes(&exp.split(run)?).0.len();
+    let classes = exp.dataset.num_classes();
+    let problem = |row: &FeatureRow| {
+        if row.feature.len() != width {
+            Some(format!(
+                "a {}-d feature, but the config's extractor.backbone.widths ends in {width}",
+                row.feature.len()
+            ))
+        } else if row.seen_logits.len() != seen {
+            Some(format!(
+                "{} seen-class logits, but the {} phase of split {} has {seen} seen classes",
+                row.seen_logits.len(),
+                phase.name(),
+                exp.cfg.splits[run].display()
+            ))
+        } else if usize::from(row.label) >= classes {
+            Some(format!(
+                "label {}, but {} has {classes} classes",
+                row.label,
+                exp.dataset.name()
+            ))
+        } else {
+            None
+        }
+    };
     let mut out: BTreeMap<String, Vec<FeatureRow>> = BTreeMap::new();
-    for row in features::read(path)? {
+    for row in features::read(&path)? {
+        if let Some(problem) = problem(&row) {
+            bail!(
+                "{}: sample {} has {problem}: the file is not this experiment's extractor output; \
+                 remove {} to extract again",
+                path.display(),
+                row.sample,
+                path.parent().unwrap_or(&path).display()
+            );
+        }
         out.entry(row.part.clone()).or_default().push(row);
     }
     Ok(out)
@@ -311,7 +362,7 @@ pub fn fit_validation(exp: &Experiment, run: usize, variant: Variant) -> anyhow:
     if let Ok(text) = std::fs::read_to_string(&selection_path) {
         return Ok(serde_saphyr::from_str(&text)?);
     }
-    let parts = parts(&features_path)?;
+    let parts = parts(exp, run, Phase::Validation)?;
     let data = fit_data(
         exp,
         &text,
@@ -393,7 +444,7 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
     let split = exp.split(run)?;
     let (_, unseen) = Phase::Validation.classes(&split);
     let text = exp.text()?;
-    let parts = parts(&features_path)?;
+    let parts = parts(exp, run, Phase::Validation)?;
     let val_unseen = take(&parts, "validation_unseen", &features_path)?;
     let val_seen = take(&parts, "validation_seen", &features_path)?;
     let data = fit_data(
@@ -460,7 +511,7 @@ pub fn validation_gzsl(
     let split = exp.split(run)?;
     let (seen, unseen) = Phase::Validation.classes(&split);
     let text = exp.text()?;
-    let parts = parts(&features_path)?;
+    let parts = parts(exp, run, Phase::Validation)?;
     let val_unseen = take(&parts, "validation_unseen", &features_path)?;
     let val_seen = take(&parts, "validation_seen", &features_path)?;
     let data = fit_data(
@@ -540,7 +591,7 @@ pub fn fit_main(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Resul
     if dir.checkpoint(selection.chosen_epoch).exists() {
         return Ok(dir);
     }
-    let parts = parts(&features_path)?;
+    let parts = parts(exp, run, Phase::Main)?;
     let data = fit_data(
         exp,
         &text,
@@ -581,7 +632,7 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
     let features_path = exp.features_path(run, Phase::Main);
     let split = exp.split(run)?;
     let text = exp.text()?;
-    let parts = parts(&features_path)?;
+    let parts = parts(exp, run, Phase::Main)?;
     let test_unseen = take(&parts, "test_unseen", &features_path)?;
     let test_seen = take(&parts, "test_seen", &features_path)?;
     let unseen = &split.classes.unseen;

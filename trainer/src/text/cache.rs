@@ -99,6 +99,13 @@ pub fn read(path: &Path, key: &str) -> anyhow::Result<Vec<Vec<f32>>> {
                 rows.push(values.values().to_vec());
             }
         }
+        let width = rows.first().map_or(0, Vec::len);
+        if let Some(i) = rows.iter().position(|r| r.is_empty() || r.len() != width) {
+            bail!(
+                "row {i} has {} values, row 0 has {width}: the file is damaged",
+                rows[i].len()
+            );
+        }
         Ok(rows)
     };
     read().with_context(|| format!("text features cache {}", path.display()))

@@ -48,6 +48,23 @@ fn bad_experiment_configs_name_the_key() {
             good.replace("variants: [fd_tc]", "variants: []"),
             "variants",
         ),
+        // Found by the config fuzzer: NaN was read as a weight decay.
+        (
+            good.replace("weight_decay: 0.0001", "weight_decay: .nan"),
+            "train.weight_decay",
+        ),
+        (
+            good.replace("beta2: 0.999", "beta2: 1.5"),
+            "train.optimizer.adam.beta2",
+        ),
+        (
+            good.replace("rotation_degrees: 10", "rotation_degrees: .inf"),
+            "data.rotation_degrees",
+        ),
+        (
+            good.replace("report:", "classifier: { lr: -1 }\nreport:"),
+            "classifier.lr",
+        ),
     ];
     for (text, key) in cases {
         let path = tmp.path().join("bad.yaml");

@@ -2,65 +2,13 @@
 //! report, reuse of finished stages, and exact resume of an interrupted fit.
 //! Tests that train hold `util::rng_lock`: libtorch's generator is global.
 
-use skel_trainer::classifier::ClassifierConfig;
 use skel_trainer::config::Phase;
-use skel_trainer::experiment::{
-    self, Experiment, ExperimentConfig, ExtractorSettings, ReportConfig,
-};
+use skel_trainer::experiment::{self, Experiment, ExperimentConfig};
 use skel_trainer::fit::{self, FitDir, FitOptions};
-use skel_trainer::gate::GateConfig;
-use skel_trainer::sadvae::{SadvaeConfig, ScheduleKind, Variant};
-use skel_trainer::text::{TextConfig, TextEncoder};
+use skel_trainer::sadvae::Variant;
 use tch::Tensor;
 
-use crate::util::{config, dataset};
-
-fn experiment_config(tmp: &std::path::Path) -> ExperimentConfig {
-    let (data, split) = dataset(tmp, 8);
-    let extract = config(&data, &split, &tmp.join("unused"), 2);
-    ExperimentConfig {
-        name: "test".into(),
-        dataset: data,
-        splits: vec![split],
-        out_dir: tmp.join("exp"),
-        device: Default::default(),
-        seed: 5,
-        extractor: ExtractorSettings {
-            seed: extract.seed,
-            backbone: extract.backbone,
-            data: extract.data,
-            train: extract.train,
-        },
-        text: TextConfig {
-            encoder: TextEncoder::ClipVitB32,
-            mode: "lb".into(),
-            weights: None,
-        },
-        variants: vec![Variant::Naive, Variant::FdTc],
-        sadvae: SadvaeConfig {
-            latent: 8,
-            style_latent: 4,
-            epochs: 3,
-            batch_size: 8,
-            lr: 1e-3,
-            beta_x: 0.023,
-            beta_y: 0.011,
-            lambda_tc: 0.011,
-            n_d: 2,
-            schedule: ScheduleKind::Paper,
-        },
-        classifier: ClassifierConfig {
-            samples_per_class: 50,
-            steps: 50,
-            lr: 1e-3,
-        },
-        gate: GateConfig::default(),
-        report: ReportConfig {
-            tsne: true,
-            tsne_samples: 40,
-        },
-    }
-}
+use crate::util::{experiment_config, tensors};
 
 #[test]
 fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
@@ -179,21 +127,10 @@ fn interrupted_fit_resumes_to_the_same_weights(tmp: &std::path::Path, cfg: &Expe
     assert_eq!(first.epochs_done, 1);
     let second = fit::fit(&resumed, &data, &opts(None)).unwrap();
     assert_eq!(second.resumed_from, Some(1));
-    let load = |d: &FitDir| {
-        let mut v: Vec<(String, Vec<f32>)> = Tensor::load_multi(d.checkpoint(3))
-            .unwrap()
-            .into_iter()
-            .map(|(n, t)| {
-                (
-                    n,
-                    Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap(),
-                )
-            })
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    };
-    let (a, b) = (load(&straight), load(&resumed));
+    let (a, b) = (
+        tensors(&straight.checkpoint(3)),
+        tensors(&resumed.checkpoint(3)),
+    );
     let differing: Vec<&String> = a
         .iter()
         .zip(&b)

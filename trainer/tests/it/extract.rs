@@ -1,24 +1,7 @@
 //! The extract job: features for every part, exact resume, clear refusals.
 
+use crate::util::{config, dataset, tensors};
 use skel_trainer::extract::{run, ExtractOptions};
-use tch::Tensor;
-
-use crate::util::{config, dataset};
-
-fn weights(path: &std::path::Path) -> Vec<(String, Vec<f32>)> {
-    let mut named: Vec<(String, Vec<f32>)> = Tensor::load_multi(path)
-        .unwrap()
-        .into_iter()
-        .map(|(n, t)| {
-            (
-                n,
-                Vec::<f32>::try_from(t.flatten(0, -1).to_kind(tch::Kind::Float)).unwrap(),
-            )
-        })
-        .collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    named
-}
 
 #[test]
 fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
@@ -53,8 +36,8 @@ fn resumed_run_equals_uninterrupted_run_and_features_cover_every_part() {
     .unwrap();
     assert_eq!((second.resumed_from, second.epochs_done), (Some(1), 3));
 
-    let a = weights(&straight.run_dir.join("checkpoints/epoch-0003.ot"));
-    let b = weights(&resumed_cfg.run_dir.join("checkpoints/epoch-0003.ot"));
+    let a = tensors(&straight.run_dir.join("checkpoints/epoch-0003.ot"));
+    let b = tensors(&resumed_cfg.run_dir.join("checkpoints/epoch-0003.ot"));
     assert_eq!(a, b, "resumed weights differ from the uninterrupted run's");
 
     // One row per (sample, main part), 16-d features, one logit per seen class.

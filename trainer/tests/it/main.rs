@@ -1,6 +1,9 @@
 //! Integration tests of the trainer (one binary; shared helpers in `util`).
 
+mod bad_inputs;
+mod config_fuzz;
 mod configs;
+mod crash;
 mod experiment;
 mod extract;
 mod models;
