@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod classes;
 pub mod clean;
+pub mod cli_docs;
 pub mod convert;
 pub mod discover;
 pub mod error;

@@ -20,10 +20,10 @@ use skel_schemas::{
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// Log more (repeat for debug output); RUST_LOG overrides.
+    /// Log more: -v info, -vv debug (default: warnings only); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// No progress bars.
+    /// No progress bars (results and errors are still printed).
     #[arg(short, long, global = true)]
     quiet: bool,
     #[command(subcommand)]
@@ -48,6 +48,9 @@ enum Command {
     },
     /// Measure conversion throughput (MB/s, files/s) against its floor: reading
     /// the same bytes and parsing every number, nothing else.
+    ///
+    /// Takes the flags of `convert` and converts into --out (add --overwrite to
+    /// measure again into the same folder).
     Bench(ConvertArgs),
     /// Write zero-shot split files (one per run) for a converted dataset.
     ///
@@ -60,7 +63,8 @@ enum Command {
         /// The shared output folder of all parts.
         dir: PathBuf,
     },
-    /// Re-hash every shard against the manifest; exit status 1 on any mismatch.
+    /// Re-hash every shard against the manifest and check sizes and row counts;
+    /// exit status 1 on any mismatch, each named with its fix.
     Verify {
         /// The dataset folder (holding manifest.yaml).
         dir: PathBuf,
@@ -69,16 +73,18 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ConvertArgs {
-    /// Raw dataset layout.
+    /// Raw dataset layout (file names, class table, missing-skeleton list).
     #[arg(long, value_enum)]
     dataset: DatasetArg,
     /// Folder of raw skeleton files (searched recursively; hidden files are ignored).
     #[arg(long)]
     raw: PathBuf,
-    /// Folder of PKU-MMD label files, one per skeleton file with the same name.
+    /// Folder of PKU-MMD label files, one per skeleton file with the same name
+    /// (required for pku-v1 and pku-v2, unused for NTU).
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// Output dataset folder (created; gets shards/ and manifest.yaml).
+    /// Output dataset folder (created; gets shards/ and manifest.yaml). A folder
+    /// left by a killed conversion is resumed.
     #[arg(long)]
     out: PathBuf,
     /// Body cleaning preset (the reference preprocessor to reproduce).
@@ -87,10 +93,11 @@ struct ConvertArgs {
     /// Worker threads (default: every core). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
-    /// Raw files per Parquet shard.
+    /// Raw files per Parquet shard (the unit of parallel work and of resuming).
     #[arg(long, default_value_t = FILES_PER_SHARD)]
     shard_files: usize,
-    /// Replace a dataset already converted into --out.
+    /// Replace a dataset already converted into --out, and start a killed
+    /// conversion over instead of resuming it.
     #[arg(long)]
     overwrite: bool,
     /// Convert only part I of N (0-based) of the inputs, a stable partition by
@@ -115,10 +122,11 @@ struct ConvertArgs {
     /// Scale every body to a unit torso (SpineBase-SpineShoulder).
     #[arg(long)]
     scale_body: bool,
-    /// Bring every sample to this many frames (see --temporal).
+    /// Bring every sample to this many frames T (see --temporal); default: keep
+    /// the preset's frames.
     #[arg(long)]
     frames: Option<usize>,
-    /// How --frames is reached.
+    /// How --frames is reached (needs --frames).
     #[arg(long, value_enum, default_value_t = TemporalArg::Linear, requires = "frames")]
     temporal: TemporalArg,
 }
@@ -128,7 +136,7 @@ struct SynthArgs {
     /// Dataset layout to imitate (pku-v1 writes skeletons/ and labels/).
     #[arg(long, value_enum)]
     dataset: DatasetArg,
-    /// Output folder for the raw files.
+    /// Output folder for the raw files (created).
     #[arg(long)]
     out: PathBuf,
     /// Files per class (NTU) or action instances per class (PKU-MMD).
@@ -140,13 +148,14 @@ struct SynthArgs {
     /// Seed: the same seed writes the same bytes whatever the thread count.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Share of NTU files that get a noise body (a short ghost or a flat object).
+    /// Share of NTU files, 0 to 1, that get a noise body (a short ghost or a
+    /// flat object).
     #[arg(long, default_value_t = 0.1)]
     noise_rate: f64,
-    /// Share of files written damaged (the kinds a parser must reject).
+    /// Share of files, 0 to 1, written damaged (the kinds a parser must reject).
     #[arg(long, default_value_t = 0.0)]
     damage_rate: f64,
-    /// Worker threads (default: every core).
+    /// Worker threads (default: every core). Output is identical for any value.
     #[arg(long)]
     threads: Option<usize>,
     /// Write the ground truth (damaged files, noise bodies) as TSV to this file.
@@ -202,26 +211,30 @@ fn run_synth(args: SynthArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 struct SplitArgs {
     /// The dataset folder (holding manifest.yaml).
     dir: PathBuf,
-    /// Sample partition protocol.
+    /// Sample partition protocol (which samples train and which test).
     #[arg(long, value_enum, default_value_t = ProtocolArg::CrossSubject)]
     protocol: ProtocolArg,
     /// A published class split: synse-55-5, synse-48-12 (NTU-60), synse-110-10,
     /// synse-96-24 (NTU-120), paper-random (the paper's three random runs, any dataset).
     #[arg(long, conflicts_with = "unseen")]
     published: Option<String>,
-    /// Draw this many unseen classes per run (and as many validation classes).
+    /// Draw this many unseen classes per run (and as many validation classes);
+    /// give this or --published.
     #[arg(long, required_unless_present = "published")]
     unseen: Option<usize>,
     /// Runs to draw with --unseen.
     #[arg(long, default_value_t = 3, requires = "unseen")]
     runs: u32,
-    /// Seed of the drawn classes and of the validation hold-out.
+    /// Seed of the drawn classes and of the validation hold-out; the same seed
+    /// writes the same files on every machine.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Share of each seen class's training samples held out to evaluate the gate.
+    /// Share of each seen class's training samples, in [0, 1), held out to
+    /// evaluate the gate.
     #[arg(long, default_value_t = 0.2)]
     validation_fraction: f64,
-    /// Output folder (default: DIR/splits).
+    /// Output folder (default: DIR/splits). Files are named NAME-PROTOCOL-runR.yaml,
+    /// NAME being the published split or random-K.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -633,4 +646,22 @@ fn chain(e: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_flag_and_choice_has_help() {
+        let missing = skel_pipeline::cli_docs::undocumented(&Cli::command());
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

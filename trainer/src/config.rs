@@ -11,6 +11,7 @@ use crate::model::BackboneConfig;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceChoice {
+    /// The CPU.
     #[default]
     Cpu,
     /// The first CUDA device; an error if there is none (never a silent CPU fallback).

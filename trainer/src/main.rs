@@ -14,10 +14,10 @@ use skel_trainer::sadvae::Variant;
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// Log more (repeat for debug output); RUST_LOG overrides.
+    /// Log debug output (default: info); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
-    /// No progress bars.
+    /// No progress bars (results, log lines and errors are still printed).
     #[arg(short, long, global = true)]
     quiet: bool,
     #[command(subcommand)]
@@ -30,10 +30,11 @@ enum Command {
     /// samples, checkpointing every epoch, then write every sample's feature
     /// and seen-class logits to RUN_DIR/features.parquet.
     Extract {
-        /// The job's YAML config (see configs/experiments/).
+        /// The job's YAML config (e.g. configs/experiments/extract-tiny-stgcn.yaml).
         #[arg(long)]
         config: PathBuf,
-        /// Continue the run in the config's run_dir from its last checkpoint.
+        /// Continue the run in the config's run_dir from its last epoch
+        /// checkpoint (ends with the same weights as an uninterrupted run).
         #[arg(long)]
         resume: bool,
         /// Override the config's device; cuda fails when no GPU is visible
@@ -52,6 +53,7 @@ enum Command {
     Run(StageArgs),
     /// Fit SA-DVAE for one run: the validation phase (which chooses the
     /// epoch on validation data), or the main phase (which needs it).
+    /// Extracts the features it needs first.
     Fit {
         #[command(flatten)]
         stage: StageArgs,
@@ -65,13 +67,17 @@ enum Command {
     /// Random search of SA-DVAE settings (the paper's Table A space): each
     /// trial fits the validation phase and the gate and is scored by GZSL H
     /// on held-out validation samples; writes out_dir/search/search.md.
+    #[command(
+        mut_arg("run", |a| a.help("The run whose validation data scores the trials (0-based index into the config's splits) [default: 0]")),
+        mut_arg("variant", |a| a.help("The SA-DVAE variant to search; default: the config's first variant")),
+    )]
     Search {
         #[command(flatten)]
         stage: StageArgs,
         /// Number of random configurations to try.
         #[arg(long, default_value_t = 20)]
         trials: usize,
-        /// Seed of the draws.
+        /// Seed of the draws (the same seed draws the same trials).
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
@@ -80,7 +86,7 @@ enum Command {
     /// gtest_out.npy, val.npy, ... and label_splits/), to compare both
     /// implementations on identical inputs. Extracts first if needed.
     Export {
-        /// The experiment's YAML config.
+        /// The experiment's YAML config (see configs/experiments/).
         #[arg(long)]
         config: PathBuf,
         /// The run (0-based index into the config's splits).
@@ -89,7 +95,7 @@ enum Command {
         /// The output layout.
         #[arg(long, value_enum, default_value = "sa-dvae")]
         format: ExportFormat,
-        /// Output folder.
+        /// Output folder (created; gets main/, val/ and label_splits/).
         #[arg(long)]
         out: PathBuf,
     },
@@ -107,10 +113,11 @@ struct StageArgs {
     /// Only this run (0-based index into the config's splits); default: all.
     #[arg(long)]
     run: Option<usize>,
-    /// Only this SA-DVAE variant; default: the config's variants.
+    /// Only this SA-DVAE variant; default: each of the config's variants.
     #[arg(long, value_enum)]
     variant: Option<VariantArg>,
-    /// Override the config's device; cuda fails when no GPU is visible.
+    /// Override the config's device; cuda fails when no GPU is visible
+    /// (never a silent CPU fallback).
     #[arg(long, value_enum)]
     device: Option<DeviceArg>,
 }
@@ -123,21 +130,29 @@ enum ExportFormat {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum PhaseArg {
+    /// Train on validation_train, score every epoch by ZSL accuracy on the
+    /// pseudo-unseen classes, choose the epoch.
     Validation,
+    /// Train on train_seen for the epochs the validation phase chose.
     Main,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum VariantArg {
+    /// No style head, no discriminator (the paper's baseline).
     Naive,
+    /// Feature disentanglement: the style head, no discriminator.
     Fd,
+    /// The full SA-DVAE: style head and total-correlation discriminator.
     #[value(name = "fd_tc")]
     FdTc,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum DeviceArg {
+    /// The CPU.
     Cpu,
+    /// The first CUDA device; an error if libtorch sees none.
     Cuda,
 }
 
@@ -353,4 +368,22 @@ fn main() -> ExitCode {
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_flag_and_choice_has_help() {
+        let missing = skel_pipeline::cli_docs::undocumented(&Cli::command());
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use skel_schemas::Dataset;
 
 use super::{cache_path, class_features, TextConfig, TextEncoder};
@@ -13,13 +13,16 @@ use crate::config::DeviceChoice;
 /// Arguments of `skel-trainer embed`.
 #[derive(Debug, clap::Args)]
 pub struct EmbedArgs {
-    /// The dataset whose class texts to embed.
+    /// The dataset whose class texts to embed (its class table and texts ship
+    /// in data/labels/).
     #[arg(long, value_parser = dataset_parser())]
     pub dataset: Dataset,
     /// The text encoder.
     #[arg(long, value_enum)]
     pub encoder: TextEncoder,
-    /// Text mode: lb, ad, md, llm, or several joined with _ (lb_ad).
+    /// Text mode: lb (label name), ad (action description), md (motion
+    /// description), llm (LLM-augmented description), or several joined with
+    /// _ (lb_ad: each kind L2-normalised, concatenated).
     #[arg(long, default_value = "lb")]
     pub mode: String,
     /// sbert: the model folder (default: $SKEL_SBERT_DIR, else the venv's
@@ -29,13 +32,21 @@ pub struct EmbedArgs {
     /// Output (and cache) folder [default: out/text-features/DATASET].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Where the encoder runs; cuda fails when no GPU is visible.
+    /// Where the encoder runs; cuda fails when no GPU is visible (never a
+    /// silent CPU fallback).
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
 }
 
 fn dataset_parser() -> impl TypedValueParser<Value = Dataset> {
-    PossibleValuesParser::new(Dataset::ALL.map(Dataset::name)).map(|name| {
+    let values = Dataset::ALL.map(|d| {
+        PossibleValue::new(d.name()).help(match d {
+            Dataset::Ntu60 => "NTU RGB+D 60: 60 classes; texts lb, ad, md, llm",
+            Dataset::Ntu120 => "NTU RGB+D 120: 120 classes; texts lb, ad, md, llm",
+            Dataset::PkuV1 | Dataset::PkuV2 => "PKU-MMD: 51 classes; texts lb only",
+        })
+    });
+    PossibleValuesParser::new(values).map(|name| {
         Dataset::ALL
             .into_iter()
             .find(|d| d.name() == name)
