@@ -561,8 +561,8 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         opts.out.display()
     );
     for q in m.quarantine.iter().take(SHOWN) {
-        let line = q.line.map_or_else(String::new, |l| format!(":{l}"));
-        eprintln!("  {}{line}: {}", q.file, q.reason);
+        // The reason already starts with "line N" where a line is known.
+        eprintln!("  {}: {}", q.file, q.reason);
     }
     if m.quarantine.len() > SHOWN {
         eprintln!("  ... and {} more", m.quarantine.len() - SHOWN);

@@ -121,12 +121,33 @@ impl TransformSpec {
 impl fmt::Display for TransformSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Canonicalize { reference } => write!(f, "canonicalize(per {reference:?})"),
-            Self::Centre { joint, reference } => write!(f, "centre({joint:?}, per {reference:?})"),
+            Self::Canonicalize { reference } => {
+                write!(f, "canonicalize(per {})", kebab(reference))
+            }
+            Self::Centre { joint, reference } => {
+                write!(f, "centre({}, per {})", kebab(joint), kebab(reference))
+            }
             Self::ScaleBody => write!(f, "scale-body"),
-            Self::Frames { frames, method } => write!(f, "frames({frames}, {method:?})"),
+            Self::Frames { frames, method } => write!(f, "frames({frames}, {})", kebab(method)),
         }
     }
+}
+
+/// A unit variant's name as YAML spells it (`SpineBase` -> `spine-base`),
+/// so what is printed can be pasted back into a chain file.
+fn kebab(value: &impl fmt::Debug) -> String {
+    let mut out = String::new();
+    for (i, c) in format!("{value:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A transform chain file: `transforms: [...]`.

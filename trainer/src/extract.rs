@@ -155,7 +155,10 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         split_sha256: hash_file(&cfg.split)?.0,
         split_name: split.name.clone(),
         split_run: split.run,
-        device: format!("{device:?}"),
+        device: match device {
+            Device::Cuda(i) => format!("cuda:{i}"),
+            _ => "cpu".to_owned(),
+        },
     };
     if opts.resume && latest.is_some() {
         check_same_inputs(&run, &info)?;

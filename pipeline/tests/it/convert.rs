@@ -356,7 +356,7 @@ fn transform_chain_is_applied_recorded_and_shown() {
         assert_eq!(&first[3..6], &[0.0, 0.0, 0.0]);
     }
     let (_, report, _) = run_cli(&["inspect", out.to_str().unwrap()]);
-    assert!(report.contains("transforms   canonicalize(per Sequence) -> centre(SpineMid, per Sequence) -> frames(64, Linear)"), "{report}");
+    assert!(report.contains("transforms   canonicalize(per sequence) -> centre(spine-mid, per sequence) -> frames(64, linear)"), "{report}");
 
     let (code, _, stderr) = run_cli(&[
         "convert",
