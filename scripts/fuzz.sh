@@ -20,8 +20,13 @@ seconds="${1:-600}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(ntu_skeleton pku_skeleton pku_labels manifest split transforms npy)
+    targets=(ntu_skeleton pku_skeleton pku_labels manifest split transforms npy trainer_config)
 fi
+# trainer_config links the trainer, and with it libtorch (scripts/setup.sh
+# installs it): the build needs LIBTORCH, the run its library folder.
+./scripts/setup.sh
+source scripts/env.sh
+export LD_LIBRARY_PATH="$LIBTORCH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 timeout_s="${FUZZ_TIMEOUT:-10}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
 # Inputs up to 64 KiB: enough for several NTU bodies (about 600 bytes each).

@@ -175,8 +175,13 @@ impl ExtractConfig {
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of the config file `path` (named in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, String> {
         let cfg: Self =
-            serde_saphyr::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+            serde_saphyr::from_str(text).map_err(|e| format!("config {}: {e}", path.display()))?;
         cfg.validate()
             .map_err(|e| format!("config {}: {e}", path.display()))?;
         Ok(cfg)

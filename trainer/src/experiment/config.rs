@@ -93,7 +93,12 @@ impl ExperimentConfig {
     pub fn read(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        let cfg: Self = serde_saphyr::from_str(&text).map_err(|e| {
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates the text of the config file `path` (named in errors).
+    pub fn parse(text: &str, path: &Path) -> Result<Self, String> {
+        let cfg: Self = serde_saphyr::from_str(text).map_err(|e| {
             format!(
                 "config {}: {e} (see configs/README.md for the keys)",
                 path.display()
