@@ -4,6 +4,14 @@
 
 use clap::Command;
 
+/// For a binary's tests: panics unless `cmd` is a consistent clap definition
+/// (`Command::debug_assert`) in which everything has help text.
+pub fn assert_documented(cmd: Command) {
+    cmd.clone().debug_assert();
+    let missing = undocumented(&cmd);
+    assert!(missing.is_empty(), "no help text: {missing:#?}");
+}
+
 /// What in `cmd` (recursively) has no help text, each as the words a user
 /// types: `skel-pipeline split --protocol`, `skel-trainer fit --phase main`.
 pub fn undocumented(cmd: &Command) -> Vec<String> {

@@ -111,16 +111,7 @@ pub fn vae_grads(
     factors: Factors,
     noise: &Noise,
 ) -> (LossValues, Vec<Tensor>) {
-    tch::no_grad(|| vae_grads_inner(model, disc, enc, factors, noise))
-}
-
-fn vae_grads_inner(
-    model: &SaDvae,
-    disc: Option<&Discriminator>,
-    enc: &Encodings,
-    factors: Factors,
-    noise: &Noise,
-) -> (LossValues, Vec<Tensor>) {
+    let _no_grad = tch::no_grad_guard();
     let dims = model.dims;
     let (l, i) = (dims.latent as usize, dims.style as usize);
     let j = l + i;

@@ -66,6 +66,25 @@ pub struct StepReport {
     pub disc: Option<f64>,
 }
 
+impl StepReport {
+    /// From the nine VAE loss terms in the order of `Losses`' fields
+    /// (total, rec_x, rec_y, kl_r, kl_v, kl_y, cross_x, cross_y, tc).
+    fn new(v: &[f64], disc: Option<f64>) -> Self {
+        Self {
+            total: v[0],
+            rec_x: v[1],
+            rec_y: v[2],
+            kl_r: v[3],
+            kl_v: v[4],
+            kl_y: v[5],
+            cross_x: v[6],
+            cross_y: v[7],
+            tc: v[8],
+            disc,
+        }
+    }
+}
+
 const ADAM: Optimizer = Optimizer::Adam {
     beta1: 0.9,
     beta2: 0.999,
@@ -147,18 +166,7 @@ impl Trainer {
         terms.extend(disc_loss);
         let v: Vec<f64> = Vec::try_from(Tensor::stack(&terms, 0).to_kind(tch::Kind::Double))
             .expect("a vector of loss scalars");
-        StepReport {
-            total: v[0],
-            rec_x: v[1],
-            rec_y: v[2],
-            kl_r: v[3],
-            kl_v: v[4],
-            kl_y: v[5],
-            cross_x: v[6],
-            cross_y: v[7],
-            tc: v[8],
-            disc: v.get(9).copied(),
-        }
+        StepReport::new(&v, v.get(9).copied())
     }
 
     /// [`step`](Self::step) on the CPU, with hand-derived gradients.
@@ -181,18 +189,7 @@ impl Trainer {
         let (v, grads) = fused::vae_grads(&self.model, self.disc.as_ref(), &enc, factors, noise);
         self.optim
             .step_with(&in_optimiser_order(grads, &self.vae_order), lr);
-        StepReport {
-            total: v[0],
-            rec_x: v[1],
-            rec_y: v[2],
-            kl_r: v[3],
-            kl_v: v[4],
-            kl_y: v[5],
-            cross_x: v[6],
-            cross_y: v[7],
-            tc: v[8],
-            disc: disc_loss,
-        }
+        StepReport::new(&v, disc_loss)
     }
 
     /// All variables (sorted by name) and optimiser states, for a checkpoint.

@@ -205,8 +205,17 @@ fn fused_step_equals_autograd() {
                 .loss(&fx, &fy, factors, &noise, trainer.disc.as_ref());
             let want = Tensor::run_backward(&[&losses.total], &params, false, false);
             let enc = fused::encode(&trainer.model, &fx, &fy);
+            assert!(
+                fused::applies(&trainer.model, &fx, &fy),
+                "{what}: the fused step must apply to f32 CPU inputs"
+            );
             let (values, got) =
                 fused::vae_grads(&trainer.model, trainer.disc.as_ref(), &enc, factors, &noise);
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "{what}: one VAE gradient per parameter"
+            );
             let want_values = [
                 &losses.total,
                 &losses.rec_x,
@@ -240,6 +249,11 @@ fn fused_step_equals_autograd() {
                 let want = Tensor::run_backward(&[&loss * factors.tc], &params, false, false);
                 let (value, got) =
                     fused::disc_grads(&trainer.model, disc, &enc, &disc_noise, factors.tc);
+                assert_eq!(
+                    got.len(),
+                    want.len(),
+                    "{what}: one D gradient per parameter"
+                );
                 let w = loss.double_value(&[]);
                 assert!((value - w).abs() < 1e-5, "{what}: D loss {value} vs {w}");
                 for (k, (g, w)) in got.iter().zip(&want).enumerate() {
