@@ -13,14 +13,14 @@ folder="${1:-/tmp/sadvae-bench}"
 python="${PYTHON:-python3}"
 rounds="${ROUNDS:-3}"
 source scripts/env.sh
-cargo build --release -q -p skel-trainer --example sadvae_throughput
+cargo build --release -q -p skel-trainer
 rust=() torch=()
 for _ in $(seq "$rounds"); do
-    r=$(./target/release/examples/sadvae_throughput "$folder")
+    r=$(./target/release/skel-trainer bench sadvae --folder "$folder" --threads "${THREADS:-1}" --steps $((256 * ${PASSES:-4})))
     t=$("$python" bench/sadvae_train_throughput.py "$folder")
     echo "$r"
     echo "$t"
-    rust+=("$(sed -E 's/.*: ([0-9]+) samples.*/\1/' <<<"$r")")
+    rust+=("$(sed -E 's/.*: ([0-9]+)(\.[0-9]+)? samples.*/\1/' <<<"$r")")
     torch+=("$(sed -E 's/.*: ([0-9]+) samples.*/\1/' <<<"$t")")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

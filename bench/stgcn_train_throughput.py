@@ -1,7 +1,16 @@
-"""Training throughput of the standard-width ST-GCN in PyTorch eager on CPU, on
-the same batches as `cargo run --release -p skel-trainer --example train_throughput`
-(see bench/README.md). Prints samples/s."""
+"""Training throughput of the standard-width ST-GCN in PyTorch eager, on the same
+batches as `skel-trainer bench stgcn` (see bench/README.md): forward,
+cross-entropy, backward and an SGD step (Nesterov momentum 0.9, weight decay
+1e-4) per batch of FOLDER/inputs.npy. Prints samples/s.
 
+    python bench/stgcn_train_throughput.py FOLDER [--device cuda] [--precision bf16]
+        [--cudnn-benchmark] [--threads 2] [--warmup 2] [--tiny]
+
+On CUDA, batches go through pinned memory with a non-blocking copy and bf16 is
+torch.autocast, as in skel-trainer.
+"""
+
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -14,33 +23,60 @@ from gen_model_fixtures import StGcn  # noqa: E402
 
 WIDTHS = [64, 64, 64, 64, 128, 128, 128, 256, 256, 256]
 STRIDES = [1, 1, 1, 1, 2, 1, 1, 2, 1, 1]
+CLASSES = 55
 
 
 def main():
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/stgcn-bench")
-    threads, warmup = 2, 2
-    torch.set_num_threads(threads)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", nargs="?", default="/tmp/stgcn-bench", help="folder of inputs.npy and targets.npy")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    p.add_argument("--cudnn-benchmark", action="store_true", help="torch.backends.cudnn.benchmark = True")
+    p.add_argument("--threads", type=int, default=2, help="intra-op threads (CPU)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed first steps")
+    p.add_argument("--tiny", action="store_true", help="the 2-block 8-16-channel model of `bench stgcn --tiny`")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    folder = Path(args.folder)
     inputs = np.load(folder / "inputs.npy")  # steps x N x C x T x V x M
     targets = np.load(folder / "targets.npy").astype(np.int64)  # steps x N
-    classes = int(targets.max()) + 1
-    model = StGcn(WIDTHS, STRIDES, classes, dropout=0.5)
+    widths, strides = ([8, 16], [1, 2]) if args.tiny else (WIDTHS, STRIDES)
+    model = StGcn(widths, strides, CLASSES, dropout=0.5).to(device)
     model.train()
     optim = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
     steps, n = inputs.shape[0], inputs.shape[1]
+    if steps <= args.warmup:
+        sys.exit(f"{folder}: {steps} steps, not more than --warmup {args.warmup}")
+    cuda = device.type == "cuda"
+
+    def to_device(a):
+        t = torch.from_numpy(a)
+        return t.pin_memory().to(device, non_blocking=True) if cuda else t
+
     started = None
     for step in range(steps):
-        if step == warmup:
+        if step == args.warmup:
+            if cuda:
+                torch.cuda.synchronize()
             started = time.perf_counter()
-        x, y = torch.from_numpy(inputs[step]), torch.from_numpy(targets[step])
-        _, logits = model(x)
-        loss = torch.nn.functional.cross_entropy(logits, y)
+        x, y = to_device(inputs[step]), to_device(targets[step])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            _, logits = model(x)
+            loss = torch.nn.functional.cross_entropy(logits, y)
         optim.zero_grad()
         loss.backward()
         optim.step()
+    if cuda:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    print(f"pytorch eager: {(steps - warmup) * n / seconds:.2f} samples/s "
-          f"({steps - warmup} steps of {n}, T={inputs.shape[3]}, {threads} threads, torch {torch.__version__})")
+    timed = (steps - args.warmup) * n
+    print(f"pytorch eager: {timed / seconds:.1f} samples/s ({timed} samples in {seconds:.2f} s; "
+          f"{steps - args.warmup} steps of {n}, T={inputs.shape[3]}, {args.device}, {args.precision}, "
+          f"{args.threads} threads, torch {torch.__version__})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::model::BackboneConfig;
+use crate::precision::Precision;
 
 /// Where tensors live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -19,16 +20,24 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// The libtorch device; for `cuda`, loads libtorch's CUDA library first
+    /// ([`crate::cuda::load`]) and says what is missing, and the fix, where
+    /// CUDA cannot work.
     pub fn device(self) -> Result<tch::Device, String> {
         match self {
             Self::Cpu => Ok(tch::Device::Cpu),
-            Self::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
-            Self::Cuda => Err(
-                "device cuda was asked for, but libtorch sees no CUDA device: \
-                               use device: cpu, or run on a machine with a GPU and CUDA libtorch"
-                    .into(),
-            ),
+            Self::Cuda => {
+                crate::cuda::load();
+                match crate::cuda::device_error() {
+                    None => Ok(tch::Device::Cuda(0)),
+                    Some(e) => Err(e),
+                }
+            }
         }
+    }
+
+    pub fn is_cpu(&self) -> bool {
+        *self == Self::Cpu
     }
 }
 
@@ -87,6 +96,19 @@ pub struct TrainConfig {
     #[serde(default)]
     pub weight_decay: f64,
     pub schedule: Schedule,
+    /// `fp32` (default) or `bf16`: autocast the extractor's forward passes to
+    /// bf16 (convolutions and matrix products), weights and losses in f32.
+    #[serde(default, skip_serializing_if = "Precision::is_default")]
+    pub precision: Precision,
+    /// CUDA only: let cuDNN time its convolution algorithms on the first
+    /// batches and keep the fastest (faster; results may differ in the last
+    /// bits from run to run). Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cudnn_benchmark: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Which classes and parts an extractor trains and extracts on.

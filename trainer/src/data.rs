@@ -6,7 +6,10 @@
 //! about 38 kB per sample at T = 64). Batches are assembled on a background
 //! thread (prefetch) in an order fixed by the seed and the epoch, with the
 //! usual training-time augmentation: a random window of the valid frames and
-//! a random rotation about the vertical axis.
+//! a random rotation about the vertical axis. They are rendered straight into
+//! the model's layout, by several threads when they feed a GPU, and handed
+//! over as tensors, in pinned memory for a GPU so that the copy to the device
+//! does not block.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -164,8 +167,9 @@ impl Augment {
     };
 }
 
-/// Writes `sample` resampled to `t_out` frames into `out` (`t_out x M x V x C`),
-/// from the window `[start, start + len)` of its frames, rotated by `yaw` radians.
+/// Writes `sample` resampled to `t_out` frames into `out`, a `C x t_out x V x
+/// M` block of a batch, from the window `[start, start + len)` of its frames,
+/// rotated by `yaw` radians.
 fn render(sample: &Sample, start: f64, len: f64, yaw: f64, t_out: usize, out: &mut [f32]) {
     let width = M * POSE;
     if sample.frames == 0 {
@@ -174,6 +178,9 @@ fn render(sample: &Sample, start: f64, len: f64, yaw: f64, t_out: usize, out: &m
     }
     let (sin, cos) = (yaw.sin() as f32, yaw.cos() as f32);
     let last = sample.frames - 1;
+    let plane = t_out * V * M;
+    let (xs, rest) = out.split_at_mut(plane);
+    let (ys, zs) = rest.split_at_mut(plane);
     for i in 0..t_out {
         // Linear interpolation at evenly spaced times of the window, ends included.
         let pos = if t_out == 1 {
@@ -186,27 +193,31 @@ fn render(sample: &Sample, start: f64, len: f64, yaw: f64, t_out: usize, out: &m
         let w = (pos - lo as f64).clamp(0.0, 1.0) as f32;
         let a = &sample.joints[lo * width..(lo + 1) * width];
         let b = &sample.joints[hi * width..(hi + 1) * width];
-        let dst = &mut out[i * width..(i + 1) * width];
-        for ((d, a), b) in dst
-            .chunks_exact_mut(3)
-            .zip(a.chunks_exact(3))
-            .zip(b.chunks_exact(3))
-        {
-            let p = [
-                a[0] + w * (b[0] - a[0]),
-                a[1] + w * (b[1] - a[1]),
-                a[2] + w * (b[2] - a[2]),
-            ];
-            d[0] = cos * p[0] + sin * p[2];
-            d[1] = p[1];
-            d[2] = -sin * p[0] + cos * p[2];
+        // Source rows are M x V x C; destination rows V x M of each coordinate.
+        let row = i * V * M;
+        for m in 0..M {
+            for v in 0..V {
+                let k = (m * V + v) * C;
+                let p = [
+                    a[k] + w * (b[k] - a[k]),
+                    a[k + 1] + w * (b[k + 1] - a[k + 1]),
+                    a[k + 2] + w * (b[k + 2] - a[k + 2]),
+                ];
+                let d = row + v * M + m;
+                xs[d] = cos * p[0] + sin * p[2];
+                ys[d] = p[1];
+                zs[d] = -sin * p[0] + cos * p[2];
+            }
         }
     }
 }
 
-/// A batch ready for the model: `N x C x T x V x M` values and the targets.
+/// A batch ready for the model.
 pub struct Batch {
-    pub values: Vec<f32>,
+    /// `N x C x T x V x M` on the CPU; in page-locked memory when the batches
+    /// feed a CUDA device, so that [`input`](Self::input) copies without
+    /// blocking.
+    pub values: tch::Tensor,
     pub size: usize,
     pub frames: usize,
     /// Class index of each sample in the target space of the job.
@@ -215,28 +226,65 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// The input tensor on `device`.
+    /// The input tensor on `device` (a non-blocking copy from pinned memory
+    /// on CUDA).
     pub fn input(&self, device: tch::Device) -> tch::Tensor {
-        // Built as N x T x M x V x C, permuted to N x C x T x V x M.
-        tch::Tensor::from_slice(&self.values)
-            .view([
-                self.size as i64,
-                self.frames as i64,
-                M as i64,
-                V as i64,
-                C as i64,
-            ])
-            .permute([0, 4, 1, 3, 2])
-            .contiguous()
-            .to_device(device)
+        match device {
+            tch::Device::Cpu => self.values.shallow_clone(),
+            _ => self
+                .values
+                .to_device_(device, tch::Kind::Float, true, false),
+        }
     }
 
     pub fn targets(&self, device: tch::Device) -> tch::Tensor {
-        tch::Tensor::from_slice(&self.targets).to_device(device)
+        let t = tch::Tensor::from_slice(&self.targets);
+        match device {
+            tch::Device::Cpu => t,
+            _ => t.to_device_(device, tch::Kind::Int64, true, false),
+        }
     }
 }
 
-/// An epoch's batches, assembled on a background thread two batches ahead.
+/// Render threads that keep a CUDA device fed (`bench loader` measures the
+/// rate); on the CPU one background thread renders while libtorch trains.
+pub fn loader_workers(device: tch::Device) -> usize {
+    match device {
+        tch::Device::Cpu => 1,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)),
+    }
+}
+
+/// Renders sample `i` of an epoch into `out` (`C x T x V x M`): a random
+/// window of at least `min_crop` of its valid frames and a random rotation,
+/// fixed by (seed, epoch, i).
+fn render_sample(
+    sample: &Sample,
+    i: usize,
+    (seed, epoch): (u64, usize),
+    augment: Augment,
+    frames: usize,
+    out: &mut [f32],
+) {
+    let mut rng = Rng::from_parts(&[seed, epoch as u64, i as u64]);
+    let valid = sample.frames as f64;
+    let len = if augment.min_crop < 1.0 {
+        valid * rng.range(augment.min_crop, 1.0)
+    } else {
+        valid
+    };
+    let start = rng
+        .range(0.0, (valid - len).max(0.0) + f64::EPSILON)
+        .min(valid - len)
+        .max(0.0);
+    let yaw = augment.rotation_degrees.to_radians() * rng.range(-1.0, 1.0);
+    render(sample, start, len.max(1.0), yaw, frames, out);
+}
+
+/// An epoch's batches, assembled on a background thread two batches ahead,
+/// each rendered by `workers` threads (the values do not depend on it), in
+/// pinned memory when `device` is a CUDA device.
+#[allow(clippy::too_many_arguments)]
 pub fn batches(
     samples: Vec<Arc<Sample>>,
     targets: Vec<i64>,
@@ -244,42 +292,52 @@ pub fn batches(
     frames: usize,
     shuffle: Option<(u64, usize)>,
     augment: Augment,
+    workers: usize,
+    device: tch::Device,
 ) -> mpsc::Receiver<Batch> {
     let (tx, rx) = mpsc::sync_channel(2);
     std::thread::spawn(move || {
         let mut order: Vec<usize> = (0..samples.len()).collect();
-        let (seed, epoch) = shuffle.unwrap_or((0, 0));
+        let key = shuffle.unwrap_or((0, 0));
         if shuffle.is_some() {
-            Rng::from_parts(&[seed, epoch as u64, 0x5_4FF1E]).shuffle(&mut order);
+            Rng::from_parts(&[key.0, key.1 as u64, 0x5_4FF1E]).shuffle(&mut order);
         }
+        let width = frames * M * POSE;
         for chunk in order.chunks(batch_size) {
-            let width = frames * M * POSE;
             let mut values = vec![0f32; chunk.len() * width];
-            for (k, &i) in chunk.iter().enumerate() {
-                let s = &samples[i];
-                let mut rng = Rng::from_parts(&[seed, epoch as u64, i as u64]);
-                let valid = s.frames as f64;
-                let len = if augment.min_crop < 1.0 {
-                    valid * rng.range(augment.min_crop, 1.0)
-                } else {
-                    valid
-                };
-                let start = rng
-                    .range(0.0, (valid - len).max(0.0) + f64::EPSILON)
-                    .min(valid - len)
-                    .max(0.0);
-                let yaw = augment.rotation_degrees.to_radians() * rng.range(-1.0, 1.0);
-                render(
-                    s,
-                    start,
-                    len.max(1.0),
-                    yaw,
-                    frames,
-                    &mut values[k * width..(k + 1) * width],
-                );
+            let per_worker = chunk.len().div_ceil(workers.max(1));
+            let samples = &samples;
+            std::thread::scope(|scope| {
+                for (part, out) in chunk
+                    .chunks(per_worker)
+                    .zip(values.chunks_mut(per_worker * width))
+                {
+                    let render_part = move || {
+                        let out = out;
+                        for (&i, out) in part.iter().zip(out.chunks_exact_mut(width)) {
+                            render_sample(&samples[i], i, key, augment, frames, out);
+                        }
+                    };
+                    if part.len() == chunk.len() {
+                        render_part();
+                    } else {
+                        scope.spawn(render_part);
+                    }
+                }
+            });
+            let shape = [
+                chunk.len() as i64,
+                C as i64,
+                frames as i64,
+                V as i64,
+                M as i64,
+            ];
+            let mut tensor = tch::Tensor::from_slice(&values).view(shape);
+            if device != tch::Device::Cpu {
+                tensor = tensor.pin_memory(device);
             }
             let batch = Batch {
-                values,
+                values: tensor,
                 size: chunk.len(),
                 frames,
                 targets: chunk.iter().map(|&i| targets[i]).collect(),
@@ -310,12 +368,14 @@ mod tests {
     fn rendering_resamples_and_rotates() {
         let s = ramp(11);
         let mut out = vec![0f32; 6 * M * POSE];
+        let plane = 6 * V * M;
         render(&s, 0.0, 11.0, 0.0, 6, &mut out);
-        let firsts: Vec<f32> = (0..6).map(|t| out[t * M * POSE]).collect();
+        // x of joint 0, actor 0, at each output frame (C x T x V x M).
+        let firsts: Vec<f32> = (0..6).map(|t| out[t * V * M]).collect();
         assert_eq!(firsts, [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         render(&s, 0.0, 11.0, std::f64::consts::FRAC_PI_2, 6, &mut out);
         // (x, y, z) = (2, 2, 2) at t = 1 turned by 90 degrees: x' = z, z' = -x.
-        let p = &out[M * POSE..M * POSE + 3];
+        let p = [out[V * M], out[plane + V * M], out[2 * plane + V * M]];
         assert!(
             (p[0] - 2.0).abs() < 1e-5 && (p[1] - 2.0).abs() < 1e-5 && (p[2] + 2.0).abs() < 1e-5,
             "{p:?}"
@@ -323,10 +383,43 @@ mod tests {
     }
 
     #[test]
-    fn batches_are_fixed_by_seed_and_epoch() {
+    fn rendering_lays_out_n_c_t_v_m() {
+        // Every value distinct: joint value = 1000 t + 100 m + 4 v + c.
+        let frames = 3;
+        let joints = (0..frames)
+            .flat_map(|t| {
+                (0..M).flat_map(move |m| {
+                    (0..V).flat_map(move |v| {
+                        (0..C).map(move |c| (1000 * t + 100 * m + 4 * v + c) as f32)
+                    })
+                })
+            })
+            .collect();
+        let s = Sample {
+            name: "s".into(),
+            class: 0,
+            frames,
+            joints,
+        };
+        let mut out = vec![0f32; frames * M * POSE];
+        render(&s, 0.0, frames as f64, 0.0, frames, &mut out);
+        for c in 0..C {
+            for t in 0..frames {
+                for v in 0..V {
+                    for m in 0..M {
+                        let got = out[((c * frames + t) * V + v) * M + m];
+                        assert_eq!(got, (1000 * t + 100 * m + 4 * v + c) as f32);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn batches_are_fixed_by_seed_and_epoch_whatever_the_workers() {
         let samples: Vec<Arc<Sample>> = (0..10).map(|i| Arc::new(ramp(5 + i))).collect();
         let targets: Vec<i64> = (0..10).collect();
-        let order = |epoch| {
+        let order = |epoch, workers| {
             batches(
                 samples.clone(),
                 targets.clone(),
@@ -337,16 +430,33 @@ mod tests {
                     min_crop: 0.5,
                     rotation_degrees: 10.0,
                 },
+                workers,
+                tch::Device::Cpu,
             )
             .iter()
-            .flat_map(|b| b.values.into_iter().zip(std::iter::repeat(b.targets[0])))
+            .flat_map(|b| {
+                Vec::<f32>::try_from(b.values.flatten(0, -1))
+                    .unwrap()
+                    .into_iter()
+                    .zip(std::iter::repeat(b.targets[0]))
+            })
             .collect::<Vec<_>>()
         };
-        assert_eq!(order(0), order(0));
-        assert_ne!(order(0), order(1));
-        let all: Vec<Batch> = batches(samples, targets, 4, 8, None, Augment::NONE)
-            .iter()
-            .collect();
+        assert_eq!(order(0, 1), order(0, 1));
+        assert_eq!(order(0, 1), order(0, 3));
+        assert_ne!(order(0, 1), order(1, 1));
+        let all: Vec<Batch> = batches(
+            samples,
+            targets,
+            4,
+            8,
+            None,
+            Augment::NONE,
+            2,
+            tch::Device::Cpu,
+        )
+        .iter()
+        .collect();
         assert_eq!(all.iter().map(|b| b.size).collect::<Vec<_>>(), [4, 4, 2]);
         assert_eq!(all[0].input(tch::Device::Cpu).size(), [4, 3, 8, 25, 2]);
     }

@@ -14,10 +14,11 @@ use skel_schemas::MANIFEST_FILE;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{DeviceChoice, ExtractConfig, Schedule};
-use crate::data::{batches, Augment, Sample, SampleStore};
+use crate::data::{batches, loader_workers, Augment, Sample, SampleStore};
 use crate::features::{self, FeatureRow};
 use crate::model::{self, Backbone};
 use crate::optim::Optim;
+use crate::precision::autocast;
 use crate::run_dir::{open_epoch_log, write_atomic, RunDir, RunInfo};
 
 /// How to run the job.
@@ -93,8 +94,14 @@ fn accuracy(
         cfg.data.frames,
         None,
         Augment::NONE,
+        loader_workers(device),
+        device,
     ) {
-        let (_, logits) = tch::no_grad(|| model.forward_t(&batch.input(device), false));
+        let (_, logits) = tch::no_grad(|| {
+            autocast(cfg.train.precision, device, || {
+                model.forward_t(&batch.input(device), false)
+            })
+        });
         correct += logits
             .argmax(-1, false)
             .eq_tensor(&batch.targets(device))
@@ -167,9 +174,10 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     write_atomic(&run.info(), serde_saphyr::to_string(&info)?.as_bytes())?;
     write_atomic(&run.config(), config_text.as_bytes())?;
 
-    tch::manual_seed(cfg.seed as i64);
-    let vs = nn::VarStore::new(device);
-    let model = model::build(&vs.root(), &cfg.backbone, 3, seen.len() as i64);
+    let (vs, model) = build_model(cfg, seen.len() as i64, device)?;
+    if device != Device::Cpu {
+        tch::Cuda::cudnn_set_benchmark(cfg.train.cudnn_benchmark);
+    }
     let mut optim = Optim::new(
         cfg.train.optimizer,
         cfg.train.weight_decay,
@@ -240,38 +248,59 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             format!("epoch {}/{}", epoch + 1, cfg.train.epochs),
         );
         let epoch_start = Instant::now();
-        let (mut loss_sum, mut correct, mut seen_n) = (0.0, 0i64, 0usize);
-        for batch in batches(
+        // Sums kept on the device, read at the end of the epoch (and every
+        // few batches for the progress bar), so that a GPU is not stopped to
+        // report every step. The loss sum is f64, as it was summed on the host.
+        let mut loss_sum = Tensor::zeros([], (Kind::Double, device));
+        let mut correct = Tensor::zeros([], (Kind::Int64, device));
+        let mut seen_n = 0usize;
+        for (step, batch) in batches(
             train.clone(),
             train_targets.clone(),
             cfg.data.batch_size,
             cfg.data.frames,
             Some((cfg.seed, epoch)),
             augment,
-        ) {
+            loader_workers(device),
+            device,
+        )
+        .into_iter()
+        .enumerate()
+        {
             let targets = batch.targets(device);
-            let (_, logits) = model.forward_t(&batch.input(device), true);
-            let loss = logits.cross_entropy_for_logits(&targets);
+            let (logits, loss) = autocast(cfg.train.precision, device, || {
+                let (_, logits) = model.forward_t(&batch.input(device), true);
+                let loss = logits.cross_entropy_for_logits(&targets);
+                (logits, loss)
+            });
             optim.zero_grad();
             loss.backward();
             optim.step(lr);
-            let loss_value = loss.double_value(&[]);
-            if !loss_value.is_finite() {
-                anyhow::bail!(
-                    "epoch {}: the loss became {loss_value}; the last good checkpoint is kept in {} (lower train.lr?)",
-                    epoch + 1,
-                    run.root.join("checkpoints").display()
+            tch::no_grad(|| {
+                let _ = loss_sum.g_add_(&(loss.to_kind(Kind::Double) * batch.size as f64));
+                let _ = correct.g_add_(
+                    &logits
+                        .argmax(-1, false)
+                        .eq_tensor(&targets)
+                        .sum(Kind::Int64),
                 );
-            }
-            loss_sum += loss_value * batch.size as f64;
-            correct += logits
-                .argmax(-1, false)
-                .eq_tensor(&targets)
-                .sum(Kind::Int64)
-                .int64_value(&[]);
+            });
             seen_n += batch.size;
             pb.inc(batch.size as u64);
-            pb.set_message(format!("loss {:.3}", loss_sum / seen_n as f64));
+            if step % PROGRESS_EVERY == 0 && opts.progress {
+                pb.set_message(format!(
+                    "loss {:.3}",
+                    loss_sum.double_value(&[]) / seen_n as f64
+                ));
+            }
+        }
+        let (loss_sum, correct) = (loss_sum.double_value(&[]), correct.int64_value(&[]));
+        if !loss_sum.is_finite() {
+            anyhow::bail!(
+                "epoch {}: the loss became {loss_sum}; the last good checkpoint is kept in {} (lower train.lr?)",
+                epoch + 1,
+                run.root.join("checkpoints").display()
+            );
         }
         pb.finish_and_clear();
         let rate = seen_n as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
@@ -323,6 +352,29 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
         feature_rows: rows.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Batches between two progress-bar loss readings (each waits for the device).
+const PROGRESS_EVERY: usize = 8;
+
+/// Builds the extractor of `cfg` on `device` with the weights that seed
+/// `cfg.seed` gives on the CPU: a CUDA run starts from the same weights as a
+/// CPU run (libtorch's CUDA generator draws other numbers).
+fn build_model(
+    cfg: &ExtractConfig,
+    classes: i64,
+    device: Device,
+) -> anyhow::Result<(nn::VarStore, Box<dyn Backbone>)> {
+    tch::manual_seed(cfg.seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let model = model::build(&vs.root(), &cfg.backbone, 3, classes);
+    if device != Device::Cpu {
+        tch::manual_seed(cfg.seed as i64);
+        let cpu = nn::VarStore::new(Device::Cpu);
+        let _ = model::build(&cpu.root(), &cfg.backbone, 3, classes);
+        vs.copy(&cpu)?;
+    }
+    Ok((vs, model))
 }
 
 const CHECKPOINT_FIX: &str = "it was written for another model (backbone.arch, backbone.widths, \
@@ -415,8 +467,14 @@ fn extract_features(
         cfg.data.frames,
         None,
         Augment::NONE,
+        loader_workers(device),
+        device,
     ) {
-        let (features, logits) = tch::no_grad(|| model.forward_t(&batch.input(device), false));
+        let (features, logits) = tch::no_grad(|| {
+            autocast(cfg.train.precision, device, || {
+                model.forward_t(&batch.input(device), false)
+            })
+        });
         let features =
             Vec::<Vec<f32>>::try_from(features.to_device(Device::Cpu).to_kind(Kind::Float))?;
         let logits = Vec::<Vec<f32>>::try_from(logits.to_device(Device::Cpu).to_kind(Kind::Float))?;

@@ -3,9 +3,11 @@
 //! experiments that run them over three splits.
 
 pub mod allocator;
+pub mod bench;
 pub mod classifier;
 pub mod config;
 pub mod cpu;
+pub mod cuda;
 pub mod data;
 pub mod experiment;
 pub mod export;
@@ -16,6 +18,7 @@ pub mod gate;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod precision;
 pub mod run_dir;
 pub mod sadvae;
 pub mod text;

@@ -102,6 +102,100 @@ enum Command {
     /// Evaluate one run on the test partition: ZSL, GZSL Acc_s, Acc_u, H,
     /// per-class accuracy and confusion matrices (fits what it needs first).
     Eval(StageArgs),
+    /// Diagnose the libtorch install: its version and folder, whether its
+    /// CUDA library loaded (and if not, why), CUDA, cuDNN, the GPUs, CPU
+    /// threads, the Sentence-BERT weights, and what `--device cuda` needs.
+    Doctor {
+        /// Exit with status 1 unless `--device cuda` can work here.
+        #[arg(long)]
+        require_cuda: bool,
+    },
+    /// Throughput benchmarks on seeded data (see bench/README.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// The batch loader alone, no model: renders the split's train_seen
+    /// samples into training batches (crop, resample, rotation) and their
+    /// input tensors; prints samples/s.
+    Loader {
+        /// Converted dataset folder.
+        #[arg(long)]
+        dataset: PathBuf,
+        /// Split file of that dataset.
+        #[arg(long)]
+        split: PathBuf,
+        /// Frames per sample (T).
+        #[arg(long, default_value_t = 64)]
+        frames: usize,
+        /// Samples per batch.
+        #[arg(long, default_value_t = 64)]
+        batch_size: usize,
+        /// Passes over train_seen.
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// Render threads per batch (extract uses 1 on the CPU, up to 4 for a GPU).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// cuda: hand batches over in pinned memory, as for a GPU.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
+    },
+    /// Standard-width ST-GCN training steps (forward, cross-entropy,
+    /// backward, SGD) on the seeded batches of FOLDER (written when absent),
+    /// which bench/stgcn_train_throughput.py reads too; prints samples/s.
+    Stgcn {
+        /// Folder of inputs.npy and targets.npy.
+        #[arg(long)]
+        folder: PathBuf,
+        /// Where to train.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
+        /// Samples per step.
+        #[arg(long, default_value_t = 16)]
+        batch_size: usize,
+        /// Frames per sample (T).
+        #[arg(long, default_value_t = 64)]
+        frames: usize,
+        /// Steps in all, warm-up included.
+        #[arg(long, default_value_t = 12)]
+        steps: usize,
+        /// Untimed first steps.
+        #[arg(long, default_value_t = 2)]
+        warmup: usize,
+        /// Arithmetic of the forward pass.
+        #[arg(long, value_enum, default_value = "fp32")]
+        precision: skel_trainer::precision::Precision,
+        /// Let cuDNN choose its convolution algorithms by timing them (CUDA).
+        #[arg(long)]
+        cudnn_benchmark: bool,
+        /// libtorch intra-op threads (CPU).
+        #[arg(long, default_value_t = 2)]
+        threads: i32,
+        /// A 2-block, 8-16-channel ST-GCN instead of the standard one (tests).
+        #[arg(long)]
+        tiny: bool,
+    },
+    /// The SA-DVAE fd_tc training step at the Table 5 NTU-60 sizes, batch
+    /// 32, on the seeded features of FOLDER (written when absent): the fused
+    /// step on the CPU, autograd on CUDA; prints samples/s.
+    Sadvae {
+        /// Folder of fx.npy, labels.npy and text.npy.
+        #[arg(long)]
+        folder: PathBuf,
+        /// Where to train.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: DeviceArg,
+        /// libtorch intra-op threads (fit uses 1).
+        #[arg(long, default_value_t = 1)]
+        threads: i32,
+        /// Steps in all, the first quarter (at most 20) untimed; 256 steps
+        /// make one pass over the 8,192 samples.
+        #[arg(long, default_value_t = 1024)]
+        steps: usize,
+    },
 }
 
 /// The experiment, and which run and variants a stage works on.
@@ -193,7 +287,10 @@ fn open(args: &StageArgs, quiet: bool) -> anyhow::Result<(Experiment, Vec<usize>
 
 fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
     match command {
-        Command::Extract { .. } | Command::Embed(_) => unreachable!("handled in main"),
+        Command::Extract { .. } | Command::Embed(_) | Command::Doctor { .. } => {
+            unreachable!("handled in main")
+        }
+        Command::Bench(b) => bench(b)?,
         Command::Run(args) => {
             let (exp, runs, variants) = open(&args, quiet)?;
             let mut outcomes = Vec::new();
@@ -318,6 +415,106 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn bench(b: BenchCommand) -> anyhow::Result<()> {
+    use skel_trainer::bench;
+    let report = |what: &str, (n, seconds): (usize, f64), detail: String| {
+        println!(
+            "{what}: {:.1} samples/s ({n} samples in {seconds:.2} s; {detail})",
+            n as f64 / seconds.max(1e-9)
+        );
+    };
+    match b {
+        BenchCommand::Loader {
+            dataset,
+            split,
+            frames,
+            batch_size,
+            epochs,
+            workers,
+            device,
+        } => {
+            let r = bench::loader(&bench::LoaderBench {
+                dataset,
+                split,
+                frames,
+                batch_size,
+                epochs,
+                workers,
+                device: device_choice(device),
+            })?;
+            report(
+                "skel-trainer loader",
+                r,
+                format!("T={frames}, batch {batch_size}, {workers} render threads"),
+            );
+        }
+        BenchCommand::Stgcn {
+            folder,
+            device,
+            batch_size,
+            frames,
+            steps,
+            warmup,
+            precision,
+            cudnn_benchmark,
+            threads,
+            tiny,
+        } => {
+            tch::set_num_threads(threads);
+            let b = bench::StgcnBench {
+                folder,
+                device: device_choice(device),
+                batch_size,
+                frames,
+                steps,
+                warmup,
+                classes: 55,
+                precision,
+                cudnn_benchmark,
+                tiny,
+            };
+            let r = bench::stgcn(&b)?;
+            report(
+                "skel-trainer ST-GCN train",
+                r,
+                format!(
+                    "{} steps of {batch_size}, T={frames}, {}, {}, {threads} threads",
+                    steps - warmup,
+                    if b.device.is_cpu() { "cpu" } else { "cuda" },
+                    precision.name()
+                ),
+            );
+        }
+        BenchCommand::Sadvae {
+            folder,
+            device,
+            threads,
+            steps,
+        } => {
+            tch::set_num_threads(threads);
+            let device = device_choice(device);
+            let r = bench::sadvae(&bench::SadvaeBench {
+                folder,
+                device,
+                steps,
+            })?;
+            report(
+                "skel-trainer SA-DVAE fd_tc",
+                r,
+                format!(
+                    "batch 32, {}, {threads} threads",
+                    if device.is_cpu() {
+                        "cpu (fused step)"
+                    } else {
+                        "cuda (autograd)"
+                    }
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "info",
@@ -335,9 +532,20 @@ fn init_logging(verbose: u8) {
 
 fn main() -> ExitCode {
     skel_trainer::allocator::tune();
+    // Before anything asks libtorch about CUDA (it caches the answer).
+    skel_trainer::cuda::load();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Doctor { require_cuda } => {
+            let (report, ready) = skel_trainer::cuda::doctor_report();
+            print!("{report}");
+            Ok(if require_cuda && !ready {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Extract {
             config,
             resume,

@@ -28,7 +28,10 @@ pub struct Experiment {
     /// Where the SA-DVAE stages of each run write (`runN/VARIANT/` below it):
     /// the out_dir, or a search trial's folder.
     pub stage_root: PathBuf,
+    /// The extractors' and text encoder's device (`device`).
     pub device: Device,
+    /// SA-DVAE's, the gate's and the evaluation's device (`sadvae.device`).
+    pub sadvae_device: Device,
     pub progress: bool,
     pub dataset: skel_schemas::Dataset,
 }
@@ -37,6 +40,7 @@ impl Experiment {
     /// Checks the inputs and writes the resolved config to the experiment folder.
     pub fn open(cfg: ExperimentConfig, progress: bool) -> anyhow::Result<Self> {
         let device = cfg.device.device().map_err(anyhow::Error::msg)?;
+        let sadvae_device = cfg.sadvae.device.device().map_err(anyhow::Error::msg)?;
         let manifest_path = cfg.dataset.join(skel_schemas::MANIFEST_FILE);
         let manifest = skel_schemas::Manifest::read(&manifest_path)?;
         let manifest_sha = hash_file(&manifest_path)?.0;
@@ -60,6 +64,7 @@ impl Experiment {
             stage_root: cfg.out_dir.clone(),
             cfg,
             device,
+            sadvae_device,
             progress,
         })
     }
@@ -109,7 +114,7 @@ impl Experiment {
             classifier: &self.cfg.classifier,
             epochs,
             seed: self.cfg.seed,
-            device: self.device,
+            device: self.sadvae_device,
             progress: self.progress,
             stop_after: None,
         }
@@ -276,7 +281,7 @@ fn fit_data(
     unseen: &[ClassEntry],
     eval: &[FeatureRow],
 ) -> anyhow::Result<FitData> {
-    let device = exp.device;
+    let device = exp.sadvae_device;
     let feature_dim = train[0].feature.len();
     if text.rows.len() != exp.dataset.num_classes() {
         bail!(
@@ -460,7 +465,7 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
     let rows: Vec<&FeatureRow> = val_unseen.iter().chain(&val_seen).collect();
     let x = fit::to_tensor(
         &rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
-        exp.device,
+        exp.sadvae_device,
     );
     let probs = fit::unseen_probabilities(
         &trainer,
@@ -532,7 +537,7 @@ pub fn validation_gzsl(
     let held: Vec<&FeatureRow> = gate.held_out.iter().map(|&i| rows[i]).collect();
     let x = fit::to_tensor(
         &held.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
-        exp.device,
+        exp.sadvae_device,
     );
     let probs = fit::unseen_probabilities(
         &trainer,
@@ -649,7 +654,7 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
     let rows: Vec<&FeatureRow> = test_unseen.iter().chain(&test_seen).collect();
     let x = fit::to_tensor(
         &rows.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
-        exp.device,
+        exp.sadvae_device,
     );
     let probs = fit::unseen_probabilities(
         &trainer,
@@ -746,7 +751,7 @@ fn save_latents(
     let picked: Vec<&FeatureRow> = rows.iter().step_by(step).collect();
     let x = fit::to_tensor(
         &picked.iter().map(|r| r.feature.clone()).collect::<Vec<_>>(),
-        exp.device,
+        exp.sadvae_device,
     );
     let [mu_r, _, mu_v, _] = tch::no_grad(|| trainer.model.encode_skeleton(&x));
     let save = |t: &Tensor, name: &str| -> anyhow::Result<()> {

@@ -16,6 +16,8 @@ pub use train::{StepReport, Trainer};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::DeviceChoice;
+
 /// The ablations of the paper's Table 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +76,11 @@ pub struct SadvaeConfig {
     pub n_d: usize,
     #[serde(default)]
     pub schedule: ScheduleKind,
+    /// Where SA-DVAE, its classifier, the gate's inputs and the evaluation
+    /// run: `cpu` (default, the fused step; also when the extractor trains on
+    /// CUDA, see the README's GPU section) or `cuda` (autograd).
+    #[serde(default, skip_serializing_if = "DeviceChoice::is_cpu")]
+    pub device: DeviceChoice,
 }
 
 fn ten() -> usize {

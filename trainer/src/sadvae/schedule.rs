@@ -56,6 +56,7 @@ mod tests {
             lambda_tc: 0.1,
             n_d: 2,
             schedule,
+            device: Default::default(),
         }
     }
 

@@ -96,11 +96,45 @@ fn a_split_of_another_dataset_is_refused() {
 #[test]
 fn cuda_without_a_gpu_is_an_error_not_a_fallback() {
     let _rng = crate::util::rng_lock();
+    skel_trainer::cuda::load();
     if tch::Cuda::is_available() {
         return;
     }
     let err = skel_trainer::config::DeviceChoice::Cuda
         .device()
         .unwrap_err();
-    assert!(err.contains("no CUDA device"), "{err}");
+    assert!(err.starts_with("device cuda was asked for, but "), "{err}");
+    assert!(
+        err.contains("Fix: ") && err.contains("skel-trainer doctor"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bf16_precision_trains_under_autocast_and_is_recorded_in_the_config() {
+    let _rng = crate::util::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 3);
+    let fp32 = config(&data, &split, &tmp.path().join("fp32"), 1);
+    let mut bf16 = config(&data, &split, &tmp.path().join("bf16"), 1);
+    bf16.train.precision = skel_trainer::precision::Precision::Bf16;
+    let a = run(&fp32, &ExtractOptions::default()).unwrap();
+    let b = run(&bf16, &ExtractOptions::default()).unwrap();
+    let (la, lb) = (a.log[0].1, b.log[0].1);
+    assert!(lb.is_finite() && la.is_finite());
+    // Same weights, batches and dropout: only the arithmetic differs, a little.
+    assert_ne!(la, lb, "bf16 autocast changed nothing");
+    assert!(
+        (la - lb).abs() / la < 0.05,
+        "fp32 loss {la}, bf16 loss {lb}"
+    );
+    let features = skel_trainer::features::read(&bf16.run_dir.join("features.parquet")).unwrap();
+    assert!(features
+        .iter()
+        .all(|r| r.feature.iter().all(|v| v.is_finite())));
+    // The key appears in the run's config only when it is not the default.
+    let text = std::fs::read_to_string(bf16.run_dir.join("config.yaml")).unwrap();
+    assert!(text.contains("precision: bf16"), "{text}");
+    let text = std::fs::read_to_string(fp32.run_dir.join("config.yaml")).unwrap();
+    assert!(!text.contains("precision"), "{text}");
 }

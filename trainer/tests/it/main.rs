@@ -4,6 +4,7 @@ mod bad_inputs;
 mod config_fuzz;
 mod configs;
 mod crash;
+mod cuda;
 mod experiment;
 mod extract;
 mod models;

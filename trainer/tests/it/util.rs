@@ -89,6 +89,8 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
             lr: 0.05,
             weight_decay: 1e-4,
             schedule: Schedule::Step { epochs: vec![2] },
+            precision: Default::default(),
+            cudnn_benchmark: false,
         },
     }
 }
@@ -106,6 +108,7 @@ pub fn sadvae_config() -> SadvaeConfig {
         lambda_tc: 0.011,
         n_d: 2,
         schedule: ScheduleKind::Paper,
+        device: Default::default(),
     }
 }
 
