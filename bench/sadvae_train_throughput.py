@@ -1,5 +1,5 @@
 """SA-DVAE training throughput in PyTorch eager on CPU: the reference for
-trainer/examples/sadvae_throughput.rs, on the same data and sizes (the fd_tc
+`skel-trainer bench sadvae`, on the same data and sizes (the fd_tc
 step as the official code runs it: discriminator step every n_d steps, then
 the VAE step; Adam for both; schedule factors of a second-epoch step).
 

@@ -17,7 +17,8 @@
 #      other summation orders move them, the weights start equal and dropout is 0)
 #   4. standard-width ST-GCN training samples/s, skel-trainer against
 #      bench/stgcn_train_throughput.py (PyTorch eager) on the same GPU and
-#      batches, batch 64, T 64, fp32 and bf16, alternating, with the ratios
+#      batches, batch 64, T 64, fp32 and bf16, alternating, with the ratios;
+#      then the batch loader alone (pinned batches), 1 and 4 render threads
 #   5. SA-DVAE: the fd_tc step on cuda (autograd) and on the CPU (fused), and one
 #      `fit` of the validation phase with sadvae.device: cuda
 #   6. the demo experiment with --device cuda, with its wall time and table
@@ -35,7 +36,7 @@ while [ $# -gt 0 ]; do
     --dry) dry=1 ;;
     --work) work=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu-check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -234,6 +235,14 @@ step4() {
     fi
   done
   note "" && note "batch $bench_batch, T $bench_frames, $((bench_steps - bench_warmup)) timed steps after $bench_warmup, cudnn benchmark on; per run: bench.csv"
+  # The loader alone, handing batches over in pinned memory as extract does on a GPU.
+  local w
+  for w in 1 4; do
+    line=$("$trainer" bench loader --dataset "$data" --split "$data/splits/paper-random-cross-subject-run0.yaml" \
+      --frames 64 --batch-size 64 --epochs 10 --workers "$w" --device "$device")
+    echo "$line"
+    note "" && note "loader alone ($device, pinned when cuda), $w render threads: $(rate <<<"$line") samples/s"
+  done
 }
 step 4 "ST-GCN training throughput against PyTorch" step4
 

@@ -14,7 +14,7 @@ use skel_schemas::MANIFEST_FILE;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{DeviceChoice, ExtractConfig, Schedule};
-use crate::data::{batches, loader_workers, Augment, Sample, SampleStore};
+use crate::data::{batches, Augment, Sample, SampleStore, RENDER_THREADS};
 use crate::features::{self, FeatureRow};
 use crate::model::{self, Backbone};
 use crate::optim::Optim;
@@ -94,7 +94,7 @@ fn accuracy(
         cfg.data.frames,
         None,
         Augment::NONE,
-        loader_workers(device),
+        RENDER_THREADS,
         device,
     ) {
         let (_, logits) = tch::no_grad(|| {
@@ -261,7 +261,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             cfg.data.frames,
             Some((cfg.seed, epoch)),
             augment,
-            loader_workers(device),
+            RENDER_THREADS,
             device,
         )
         .into_iter()
@@ -467,7 +467,7 @@ fn extract_features(
         cfg.data.frames,
         None,
         Augment::NONE,
-        loader_workers(device),
+        RENDER_THREADS,
         device,
     ) {
         let (features, logits) = tch::no_grad(|| {

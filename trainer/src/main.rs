@@ -136,7 +136,7 @@ enum BenchCommand {
         /// Passes over train_seen.
         #[arg(long, default_value_t = 3)]
         epochs: usize,
-        /// Render threads per batch (extract uses 1 on the CPU, up to 4 for a GPU).
+        /// Render threads per batch (extract uses 1).
         #[arg(long, default_value_t = 1)]
         workers: usize,
         /// cuda: hand batches over in pinned memory, as for a GPU.
