@@ -50,9 +50,12 @@ pub enum ScheduleKind {
     /// per-dimension reparameterisation noise.
     #[default]
     Paper,
-    /// The official code: the same ramp, cross-alignment only in the last
-    /// 20 % of each epoch, lambda_2' zero for epochs 0 and 1, and one noise
-    /// scalar per sample shared by all latent dimensions.
+    /// The official code's schedule as its shipped scripts run it: KL_x from
+    /// 1000/1700 of each epoch, KL_y and TC from 80 % of it and only from
+    /// the third epoch on, each rising by 0.1 per 3000/1700 of an epoch
+    /// (the config's beta_x, beta_y and lambda_tc are not used),
+    /// cross-alignment only in the last 20 % of each epoch; and one noise
+    /// scalar per sample shared by all latent dimensions (see `schedule.rs`).
     Official,
 }
 

@@ -301,3 +301,38 @@ fn fused_step_equals_autograd() {
         }
     }
 }
+
+/// `schedule: official` equals the official code's expressions at every step
+/// of a 3-epoch run, bit for bit (`trainer/scripts/gen_schedule_fixture.py`
+/// evaluates them in Python for 21, 7 and 1,129 steps per epoch).
+#[test]
+fn official_schedule_equals_the_official_expressions_at_every_step() {
+    use skel_trainer::sadvae::{factors, ScheduleKind, Variant};
+    let cfg = skel_trainer::sadvae::SadvaeConfig {
+        schedule: ScheduleKind::Official,
+        ..crate::util::sadvae_config()
+    };
+    let text = std::fs::read_to_string(fixtures().join("official_schedule.csv")).unwrap();
+    let mut rows = 0;
+    for line in text.lines().skip(1) {
+        let v: Vec<&str> = line.split(',').collect();
+        let (steps, epoch, step): (usize, usize, usize) = (
+            v[0].parse().unwrap(),
+            v[1].parse().unwrap(),
+            v[2].parse().unwrap(),
+        );
+        let (kl_x, kl_y, cross): (f64, f64, f64) = (
+            v[3].parse().unwrap(),
+            v[4].parse().unwrap(),
+            v[5].parse().unwrap(),
+        );
+        let f = factors(&cfg, Variant::FdTc, epoch, step, steps);
+        assert_eq!(
+            (f.beta_x, f.beta_y, f.tc, f.cross),
+            (kl_x, kl_y, kl_y, cross),
+            "{steps} steps per epoch, epoch {epoch}, step {step}"
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 3 * (21 + 7 + 1129));
+}
