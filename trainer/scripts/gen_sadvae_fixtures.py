@@ -5,8 +5,11 @@ Writes trainer/tests/fixtures/sadvae/:
              (vae.*.npy, disc.*.npy), inputs fx, fy, the noise and
              permutations, the losses, and the weights after the
              discriminator's and the VAE's Adam steps (after.*.npy)
-  gate/      gate inputs x, labels y, and scikit-learn's
-             LogisticRegression(C=1, solver='lbfgs') probabilities
+  gate/      gate inputs x, labels y, and the probabilities of the official
+             gate, LogisticRegression(C=1, solver='lbfgs',
+             multi_class='multinomial') on two classes (its objective
+             minimised here: scikit-learn >= 1.7 no longer takes multi_class),
+             checked against binary scikit-learn with C = 2
 
 The networks follow SPEC section 7 (and the official SA-DVAE code): linear
 mean / log-variance encoders, Linear+ReLU decoders, a sigmoid discriminator,
@@ -24,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -192,14 +196,41 @@ def gate_fixture():
     x_seen = np.concatenate([probs(0.2, n), probs(1.0, n)], 1)
     x = np.concatenate([x_unseen, x_seen]).astype(np.float64)
     y = np.array([1] * n + [0] * n, dtype=np.int64)  # 1 = unseen
-    model = LogisticRegression(C=1.0, solver="lbfgs", tol=1e-10, max_iter=10000).fit(x, y)
-    p = model.predict_proba(x)[:, list(model.classes_).index(1)]
+    # The official gate is LogisticRegression(C=1, solver='lbfgs', multi_class='multinomial') on two
+    # classes (SA-DVAE gating_train.py lines 115-117): one weight row and intercept per class, both rows
+    # penalised. scikit-learn 1.7 removed multi_class and fits two classes as one binary model, so the
+    # script minimises that objective itself: C * sum of the softmax cross-entropy + ||W||^2 / 2.
+    c = 1.0
+    n_rows, cols = x.shape
+
+    def objective(theta):
+        w, b = theta[: 2 * cols].reshape(2, cols), theta[2 * cols:]
+        z = x @ w.T + b
+        z = z - z.max(1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(1, keepdims=True))
+        onehot = np.eye(2)[y]
+        loss = -c * (onehot * logp).sum() + 0.5 * (w ** 2).sum()
+        g = c * (np.exp(logp) - onehot)  # n x 2
+        grad = np.concatenate([(g.T @ x + w).ravel(), g.sum(0)])
+        return loss, grad
+
+    res = minimize(objective, np.zeros(2 * cols + 2), jac=True, method="L-BFGS-B",
+                   options=dict(maxiter=100000, ftol=0.0, gtol=1e-12))
+    w, b = res.x[: 2 * cols].reshape(2, cols), res.x[2 * cols:]
+    z = x @ w.T + b
+    p = (np.exp(z) / np.exp(z).sum(1, keepdims=True))[:, 1]
+    # The same model as binary logistic regression with C' = 2C (at the optimum w1 = -w0).
+    binary = LogisticRegression(C=2 * c, solver="lbfgs", tol=1e-10, max_iter=10000).fit(x, y)
+    p_binary = binary.predict_proba(x)[:, list(binary.classes_).index(1)]
+    assert np.abs(p - p_binary).max() < 1e-6, np.abs(p - p_binary).max()
     np.save(os.path.join(d, "x.npy"), x)
     np.save(os.path.join(d, "y.npy"), y)
     np.save(os.path.join(d, "p_unseen.npy"), p)
 
 
 if __name__ == "__main__":
-    step_fixture()
+    import sys
+    if "--gate-only" not in sys.argv:
+        step_fixture()
     gate_fixture()
     print("wrote", os.path.normpath(OUT))

@@ -1,5 +1,6 @@
-//! C_d, the gate (SPEC section 8): a binary logistic regression (L2, C = 1,
-//! L-BFGS, scikit-learn's objective) on the sorted top-k probabilities of the
+//! C_d, the gate (SPEC section 8): the official code's two-class multinomial
+//! logistic regression (L2, C = 1, L-BFGS, scikit-learn's objective) on the
+//! sorted top-k probabilities of the
 //! seen classifier (temperature-scaled) and of the unseen classifier, fitted
 //! on validation data; its temperature and threshold are chosen on a held-out
 //! share of that data.
@@ -106,9 +107,15 @@ pub struct Logistic {
 }
 
 impl Logistic {
-    /// Fits on rows `x` with labels `unseen` (true = unseen class), with
-    /// scikit-learn's objective: C * sum log-loss + ||w||^2 / 2, intercept
-    /// not penalised.
+    /// Fits on rows `x` with labels `unseen` (true = unseen class) the model
+    /// of the official gate, scikit-learn's `LogisticRegression(C=c,
+    /// solver='lbfgs', multi_class='multinomial')` on two classes (SA-DVAE
+    /// `gating_train.py` lines 115-117): one weight row per class, both
+    /// penalised, `c * sum log-loss + (||w_0||^2 + ||w_1||^2) / 2`,
+    /// intercepts not. Only `w = w_1 - w_0` matters to the loss, and at the
+    /// optimum `w_1 = -w_0 = w / 2`, so the penalty is `||w||^2 / 4`: the same
+    /// model as binary logistic regression with C = 2c, which is how it is
+    /// fitted (linfa's alpha is 1 / C). Golden: `tests/it/sadvae.rs`.
     pub fn fit(x: &[Vec<f64>], unseen: &[bool], c: f64) -> Result<Self, String> {
         let cols = x.first().map_or(0, Vec::len);
         let flat: Vec<f64> = x.iter().flatten().copied().collect();
@@ -116,7 +123,7 @@ impl Logistic {
         let targets = Array1::from_iter(unseen.iter().copied());
         let data = Dataset::new(records, targets);
         let fitted = LogisticRegression::default()
-            .alpha(1.0 / c)
+            .alpha(1.0 / (2.0 * c))
             .max_iterations(10_000)
             .gradient_tolerance(1e-9)
             .fit(&data)

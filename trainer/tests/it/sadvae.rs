@@ -145,8 +145,9 @@ fn checkpoint_state_round_trips_and_names_a_mismatch() {
     assert!(err.contains("disc") || err.contains("shape"), "{err}");
 }
 
+/// The official gate's model: two-class multinomial logistic regression, C = 1.
 #[test]
-fn gate_probabilities_equal_scikit_learn() {
+fn gate_probabilities_equal_the_official_multinomial_model() {
     let _rng = crate::util::rng_lock();
     let dir = fixtures().join("gate");
     let x = npy::read::<f64>(&dir.join("x.npy")).unwrap();
