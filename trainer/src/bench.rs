@@ -266,7 +266,8 @@ pub fn sadvae(b: &SadvaeBench) -> anyhow::Result<(usize, f64)> {
         beta_y: 0.011,
         lambda_tc: 0.011,
         n_d: 7,
-        schedule: ScheduleKind::Paper,
+        schedule: Some(ScheduleKind::Paper),
+        compat: Default::default(),
         device: b.device,
     };
     tch::manual_seed(0);

@@ -14,7 +14,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::classifier::{ClassifierConfig, UnseenClassifier};
 use crate::run_dir::{open_epoch_log, write_atomic};
-use crate::sadvae::{factors, DiscNoise, Noise, SadvaeConfig, ScheduleKind, Trainer, Variant};
+use crate::sadvae::{
+    factors, Compat, DiscNoise, Noise, SadvaeConfig, ScheduleKind, Trainer, Variant,
+};
 
 /// What one fit trains on and is scored with.
 pub struct FitData {
@@ -174,12 +176,13 @@ pub fn unseen_probabilities(
     tch::manual_seed(seed);
     let rows = Tensor::from_slice(&data.unseen_rows).to_device(opts.device);
     let unseen_text = data.text.index_select(0, &rows);
-    let shared = opts.cfg.schedule == ScheduleKind::Official;
+    let shared = opts.cfg.schedule() == ScheduleKind::Official;
     let clf = UnseenClassifier::train(
         &trainer.model,
         &unseen_text,
         opts.classifier,
         shared,
+        opts.cfg.compat == Compat::Official,
         opts.device,
     );
     clf.probabilities(&trainer.model, x)
@@ -214,7 +217,7 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
     .with_context(|| format!("opening {}", dir.log().display()))?;
     let batch = opts.cfg.batch_size as i64;
     let steps = ((n + batch - 1) / batch) as usize;
-    let shared = opts.cfg.schedule == ScheduleKind::Official;
+    let shared = opts.cfg.schedule() == ScheduleKind::Official;
     let dims = trainer.model.dims;
     let mut epoch_zsl = Vec::new();
     let mut rate = 0.0;

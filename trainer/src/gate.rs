@@ -11,6 +11,8 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 use skel_pipeline::rng::Rng;
 
+use crate::sadvae::Compat;
+
 /// The gate's settings (defaults: the official search ranges).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,11 +144,27 @@ impl Logistic {
     }
 }
 
+/// How a test sample's P(unseen) meets the chosen threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThresholdRule {
+    /// Unseen if P(unseen) > th: the rule the threshold was chosen with.
+    #[default]
+    AsChosen,
+    /// The official code's inversion: chosen as "unseen if P(unseen) > th"
+    /// (`gating_train.py` lines 125-126) but applied as "seen if P(seen) >
+    /// th" (`gating_eval.py` line 92), so unseen if P(unseen) >= 1 - th.
+    OfficialInversion,
+}
+
 /// The fitted gate with its chosen temperature and threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub temperature: f64,
     pub threshold: f64,
+    /// How the threshold is applied to test samples.
+    #[serde(default)]
+    pub rule: ThresholdRule,
     /// k: top-k probabilities of each classifier.
     pub k: usize,
     pub model: Logistic,
@@ -155,6 +173,35 @@ pub struct Gate {
     pub train_samples: usize,
     /// Indices (into the fitted samples) of the held-out ones.
     pub held_out: Vec<usize>,
+}
+
+/// The (held-out, training) samples of each temperature: one draw for all
+/// (`paper`), or a fresh one for each (`official`, as `gating_train.py`
+/// lines 85-92 draw it inside the temperature loop). `seen` comes shuffled.
+fn hold_outs(
+    mut unseen: Vec<usize>,
+    mut seen: Vec<usize>,
+    cfg: &GateConfig,
+    rng: &mut Rng,
+    compat: Compat,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let hold = |n: usize| cfg.held_out.min(n / 6).max(1);
+    let (hu, hs) = (hold(unseen.len()), hold(seen.len()));
+    let mut draws = Vec::with_capacity(cfg.temperatures.len());
+    for i in 0..cfg.temperatures.len() {
+        if i == 0 || compat == Compat::Official {
+            rng.shuffle(&mut unseen);
+            if i > 0 {
+                rng.shuffle(&mut seen);
+            }
+            let held: Vec<usize> = unseen[..hu].iter().chain(&seen[..hs]).copied().collect();
+            let train: Vec<usize> = unseen[hu..].iter().chain(&seen[hs..]).copied().collect();
+            draws.push((held, train));
+        } else {
+            draws.push(draws[0].clone());
+        }
+    }
+    draws
 }
 
 /// One validation sample's classifier outputs.
@@ -168,14 +215,18 @@ impl Gate {
     /// Fits the gate on validation samples: seen ones are subsampled to the
     /// number of unseen ones, a share of each is held out to choose the
     /// temperature and the threshold (best held-out accuracy, first on ties).
+    /// `compat: paper` holds out one share for all temperatures;
+    /// `official` draws a fresh one for each (`gating_train.py` lines 73-88)
+    /// and applies the threshold with its inversion ([`ThresholdRule`]).
     pub fn fit(
         samples: &[GateSample],
         k: usize,
         cfg: &GateConfig,
         seed: u64,
+        compat: Compat,
     ) -> Result<Self, String> {
         let mut rng = Rng::from_parts(&[seed, 0x6a7e]);
-        let mut unseen: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].unseen).collect();
+        let unseen: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].unseen).collect();
         let mut seen: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].unseen).collect();
         if unseen.len() < 2 || seen.len() < 2 {
             return Err(format!(
@@ -187,14 +238,14 @@ impl Gate {
         }
         rng.shuffle(&mut seen);
         seen.truncate(unseen.len());
-        rng.shuffle(&mut unseen);
-        let hold = |n: usize| cfg.held_out.min(n / 6).max(1);
-        let (hu, hs) = (hold(unseen.len()), hold(seen.len()));
-        let held: Vec<usize> = unseen[..hu].iter().chain(&seen[..hs]).copied().collect();
-        let train: Vec<usize> = unseen[hu..].iter().chain(&seen[hs..]).copied().collect();
+        let draws = hold_outs(unseen, seen, cfg, &mut rng, compat);
+        let rule = match compat {
+            Compat::Paper => ThresholdRule::AsChosen,
+            Compat::Official => ThresholdRule::OfficialInversion,
+        };
 
         let mut best: Option<Gate> = None;
-        for &t in &cfg.temperatures {
+        for (&t, (held, train)) in cfg.temperatures.iter().zip(&draws) {
             let rows = |idx: &[usize]| -> (Vec<Vec<f64>>, Vec<bool>) {
                 idx.iter()
                     .map(|&i| {
@@ -203,9 +254,9 @@ impl Gate {
                     })
                     .unzip()
             };
-            let (x, y) = rows(&train);
+            let (x, y) = rows(train);
             let model = Logistic::fit(&x, &y, cfg.c)?;
-            let (hx, hy) = rows(&held);
+            let (hx, hy) = rows(held);
             let p: Vec<f64> = hx.iter().map(|x| model.p_unseen(x)).collect();
             for &th in &cfg.thresholds {
                 let correct = p.iter().zip(&hy).filter(|(p, &u)| (**p > th) == u).count();
@@ -214,6 +265,7 @@ impl Gate {
                     best = Some(Gate {
                         temperature: t,
                         threshold: th,
+                        rule,
                         k,
                         model: model.clone(),
                         held_out_accuracy: acc,
@@ -238,6 +290,68 @@ impl Gate {
 
     /// Whether the sample goes to the unseen classifier.
     pub fn is_unseen(&self, seen_logits: &[f32], unseen_probs: &[f64]) -> bool {
-        self.p_unseen(seen_logits, unseen_probs) > self.threshold
+        let p = self.p_unseen(seen_logits, unseen_probs);
+        match self.rule {
+            ThresholdRule::AsChosen => p > self.threshold,
+            ThresholdRule::OfficialInversion => !(1.0 - p > self.threshold),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(rule: ThresholdRule) -> Gate {
+        Gate {
+            temperature: 1.0,
+            threshold: 0.3,
+            rule,
+            k: 1,
+            // P(unseen) = sigmoid(w x): x chosen below to give a probability.
+            model: Logistic {
+                weights: vec![1.0, 0.0],
+                intercept: 0.0,
+            },
+            held_out_accuracy: 1.0,
+            train_samples: 0,
+            held_out: vec![],
+        }
+    }
+
+    #[test]
+    fn the_official_rule_inverts_the_threshold() {
+        // One seen logit: top-1 softmax is 1.0; P(unseen) = sigmoid(1.0 + 0 * u).
+        let p = 1.0 / (1.0 + (-1.0f64).exp()); // 0.731
+        assert!((gate(ThresholdRule::AsChosen).p_unseen(&[0.0], &[0.5]) - p).abs() < 1e-12);
+        // As chosen: unseen because 0.731 > 0.3.
+        assert!(gate(ThresholdRule::AsChosen).is_unseen(&[0.0], &[0.5]));
+        // Official: seen if P(seen) = 0.269 > 0.3: no, so unseen too.
+        assert!(gate(ThresholdRule::OfficialInversion).is_unseen(&[0.0], &[0.5]));
+        let mut g = gate(ThresholdRule::OfficialInversion);
+        g.threshold = 0.2; // P(seen) = 0.269 > 0.2: seen.
+        assert!(!g.is_unseen(&[0.0], &[0.5]));
+        g.rule = ThresholdRule::AsChosen; // P(unseen) = 0.731 > 0.2: unseen.
+        assert!(g.is_unseen(&[0.0], &[0.5]));
+    }
+
+    #[test]
+    fn official_mode_draws_a_fresh_hold_out_for_each_temperature() {
+        let cfg = GateConfig::default();
+        let (unseen, seen): (Vec<usize>, Vec<usize>) = ((0..60).collect(), (60..120).collect());
+        let draws =
+            |compat| hold_outs(unseen.clone(), seen.clone(), &cfg, &mut Rng::new(1), compat);
+        let paper = draws(Compat::Paper);
+        let official = draws(Compat::Official);
+        assert_eq!(paper.len(), 9);
+        assert!(paper.iter().all(|d| d == &paper[0]));
+        // The first draw is the same; later ones differ from it and from each other.
+        assert_eq!(official[0], paper[0]);
+        assert!(official[1..].iter().all(|d| d != &official[0]));
+        assert_ne!(official[1], official[2]);
+        for (held, train) in &official {
+            assert_eq!(held.len(), 20);
+            assert_eq!(held.len() + train.len(), 120);
+        }
     }
 }

@@ -12,7 +12,7 @@ use skel_pipeline::rng::Rng;
 
 use super::{Experiment, RunOutcome};
 use crate::run_dir::write_atomic;
-use crate::sadvae::Variant;
+use crate::sadvae::{Compat, Variant};
 
 /// Mean and sample standard deviation over runs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,10 @@ pub struct VariantSummary {
 pub struct Summary {
     pub name: String,
     pub dataset: String,
+    /// `sadvae.compat`: `paper` or `official` (the official code's schedule,
+    /// C_u, gate hold-out and threshold inversion).
+    #[serde(default)]
+    pub mode: Compat,
     pub splits: Vec<PathBuf>,
     pub variants: Vec<VariantSummary>,
     pub runs: Vec<RunOutcome>,
@@ -115,6 +119,7 @@ pub fn write_report(exp: &Experiment, outcomes: &[RunOutcome]) -> anyhow::Result
     let summary = Summary {
         name: exp.cfg.name.clone(),
         dataset: exp.dataset.name().into(),
+        mode: exp.cfg.sadvae.compat,
         splits: exp.cfg.splits.clone(),
         variants,
         runs: outcomes.to_vec(),
@@ -139,9 +144,13 @@ fn class_names(exp: &Experiment) -> BTreeMap<u16, String> {
 /// The averaged table for a terminal.
 pub fn table(s: &Summary) -> String {
     let mut t = format!(
-        "{} ({} runs, mean ± std, %)\n{:<36} {:>15} {:>15} {:>15} {:>15}\n",
+        "{} ({} runs, mean ± std, %{})\n{:<36} {:>15} {:>15} {:>15} {:>15}\n",
         s.name,
         s.splits.len(),
+        match s.mode {
+            Compat::Paper => "",
+            Compat::Official => "; SA-DVAE as the official code",
+        },
         "method",
         "ZSL",
         "GZSL Acc_s",
@@ -179,6 +188,22 @@ pub fn markdown(exp: &Experiment, s: &Summary) -> String {
         format!("{:?}", exp.cfg.extractor.backbone.arch).to_lowercase(),
         exp.cfg.text.mode,
         exp.cfg.text.encoder.name()
+    );
+    let _ = writeln!(
+        md,
+        "SA-DVAE mode `{}` (`sadvae.compat`): {}\n",
+        s.mode.name(),
+        match s.mode {
+            Compat::Paper =>
+                "the paper's method; the gate threshold is applied as it was chosen \
+                              (unseen if P(unseen) > threshold).",
+            Compat::Official =>
+                "the official code's (pha123661/SA-DVAE at 90d99b8): its loss \
+                                 schedule and shared noise, C_u with a ReLU on its logits, a fresh \
+                                 gate hold-out for each temperature, and its threshold inversion \
+                                 (chosen as unseen if P(unseen) > threshold, applied as seen if \
+                                 P(seen) > threshold).",
+        }
     );
     let _ = writeln!(md, "## Mean ± standard deviation over runs (%)\n");
     let _ = writeln!(md, "| Method | ZSL | GZSL Acc_s | GZSL Acc_u | GZSL H |");

@@ -126,6 +126,7 @@ mod tests {
             lambda_tc: 0.1,
             n_d: 2,
             schedule: Default::default(),
+            compat: Default::default(),
             device: Default::default(),
         };
         for t in 0..200 {

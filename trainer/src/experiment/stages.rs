@@ -486,8 +486,14 @@ pub fn gate(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ga
         })
         .collect();
     let top_k = split.classes.unseen.len();
-    let gate =
-        Gate::fit(&samples, top_k, &exp.cfg.gate, exp.cfg.seed).map_err(anyhow::Error::msg)?;
+    let gate = Gate::fit(
+        &samples,
+        top_k,
+        &exp.cfg.gate,
+        exp.cfg.seed,
+        exp.cfg.sadvae.compat,
+    )
+    .map_err(anyhow::Error::msg)?;
     tracing::info!(
         "run {run} {}: gate T = {}, threshold {:.2}, held-out accuracy {:.1} %",
         variant.name(),

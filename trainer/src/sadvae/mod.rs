@@ -59,6 +59,37 @@ pub enum ScheduleKind {
     Official,
 }
 
+/// Which method the SA-DVAE stages follow where the paper and the official
+/// code (pha123661/SA-DVAE at 90d99b8) differ; `trainer/README.md` has the
+/// table of every difference, with the official file and line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compat {
+    /// The paper: its schedule (unless `schedule` says otherwise), a linear
+    /// C_u, one gate hold-out for all temperatures, and the gate threshold
+    /// applied as it was chosen (unseen if P(unseen) > th).
+    #[default]
+    Paper,
+    /// The official code, all of it: its schedule and shared noise, C_u with
+    /// a ReLU on the logits, a fresh gate hold-out for each temperature, and
+    /// its threshold inversion (chosen as "unseen if P(unseen) > th", applied
+    /// as "seen if P(seen) > th").
+    Official,
+}
+
+impl Compat {
+    pub fn is_paper(&self) -> bool {
+        *self == Self::Paper
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Official => "official",
+        }
+    }
+}
+
 /// The SA-DVAE hyperparameters (SPEC section 9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,8 +108,12 @@ pub struct SadvaeConfig {
     pub lambda_tc: f64,
     /// A discriminator step every n_d VAE steps.
     pub n_d: usize,
-    #[serde(default)]
-    pub schedule: ScheduleKind,
+    /// `paper` or `official`; default: the `compat` mode's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleKind>,
+    /// `paper` (default) or `official`: see [`Compat`].
+    #[serde(default, skip_serializing_if = "Compat::is_paper")]
+    pub compat: Compat,
     /// Where SA-DVAE, its classifier, the gate's inputs and the evaluation
     /// run: `cpu` (default, the fused step; also when the extractor trains on
     /// CUDA, see the README's GPU section) or `cuda` (autograd).
@@ -91,8 +126,23 @@ fn ten() -> usize {
 }
 
 impl SadvaeConfig {
+    /// The loss-weight schedule in force: `schedule`, else the `compat` mode's.
+    pub fn schedule(&self) -> ScheduleKind {
+        match (self.compat, self.schedule) {
+            (Compat::Official, _) => ScheduleKind::Official,
+            (Compat::Paper, s) => s.unwrap_or_default(),
+        }
+    }
+
     /// Cross-field rules, checked once.
     pub fn validate(&self) -> Result<(), String> {
+        if self.compat == Compat::Official && self.schedule == Some(ScheduleKind::Paper) {
+            return Err(
+                "sadvae.schedule: paper contradicts sadvae.compat: official, which runs the \
+                 official code's schedule; remove one of the two keys"
+                    .into(),
+            );
+        }
         if self.latent < 1 {
             return Err(format!("sadvae.latent: {} must be at least 1", self.latent));
         }

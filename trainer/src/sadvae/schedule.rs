@@ -10,7 +10,7 @@ pub fn factors(
     step: usize,
     steps: usize,
 ) -> Factors {
-    match cfg.schedule {
+    match cfg.schedule() {
         ScheduleKind::Paper => paper(cfg, variant, epoch, step, steps),
         ScheduleKind::Official => official(variant, epoch, step, steps),
     }
@@ -89,7 +89,8 @@ mod tests {
             beta_y: 0.2,
             lambda_tc: 0.1,
             n_d: 2,
-            schedule,
+            schedule: Some(schedule),
+            compat: Default::default(),
             device: Default::default(),
         }
     }

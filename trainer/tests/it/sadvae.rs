@@ -310,7 +310,7 @@ fn fused_step_equals_autograd() {
 fn official_schedule_equals_the_official_expressions_at_every_step() {
     use skel_trainer::sadvae::{factors, ScheduleKind, Variant};
     let cfg = skel_trainer::sadvae::SadvaeConfig {
-        schedule: ScheduleKind::Official,
+        schedule: Some(ScheduleKind::Official),
         ..crate::util::sadvae_config()
     };
     let text = std::fs::read_to_string(fixtures().join("official_schedule.csv")).unwrap();

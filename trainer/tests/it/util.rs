@@ -107,7 +107,8 @@ pub fn sadvae_config() -> SadvaeConfig {
         beta_y: 0.011,
         lambda_tc: 0.011,
         n_d: 2,
-        schedule: ScheduleKind::Paper,
+        schedule: Some(ScheduleKind::Paper),
+        compat: Default::default(),
         device: Default::default(),
     }
 }
