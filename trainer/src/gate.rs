@@ -293,7 +293,7 @@ impl Gate {
         let p = self.p_unseen(seen_logits, unseen_probs);
         match self.rule {
             ThresholdRule::AsChosen => p > self.threshold,
-            ThresholdRule::OfficialInversion => !(1.0 - p > self.threshold),
+            ThresholdRule::OfficialInversion => 1.0 - p <= self.threshold,
         }
     }
 }
