@@ -48,13 +48,16 @@ def test_sa_dvae_export_reads_back_with_numpy(tmp_path):
     by_part = {}
     for r in rows:
         by_part.setdefault(r["part"], []).append(r)
-    unseen = np.load(out / "label_splits" / "ru5.npy")
-    seen = np.load(out / "label_splits" / "rs55.npy")
+    # The official code's resources/ layout: the paths train.py, gating_train.py and
+    # gating_eval.py build for --dataset ntu60_run0 --ve stgcn --le clip-vit-b-32 --tm lb.
+    splits = out / "label_splits" / "ntu60_run0"
+    unseen = np.load(splits / "ru5.npy")
+    seen = np.load(splits / "rs55.npy")
     assert unseen.dtype == np.int64 and seen.dtype == np.int64
     assert sorted(unseen.tolist()) == [4, 19, 31, 47, 51]
     assert len(set(unseen) | set(seen)) == 60
 
-    main = out / "main"
+    main = out / "sk_feats" / "stgcn_ntu60_run0_5_r"
     train, train_label = np.load(main / "train.npy"), np.load(main / "train_label.npy")
     assert train.dtype == np.float32 and train.shape == (len(by_part["train_seen"]), 16)
     assert train_label.dtype == np.int64 and set(train_label) <= set(seen)
@@ -64,12 +67,33 @@ def test_sa_dvae_export_reads_back_with_numpy(tmp_path):
     gtest, g_label = np.load(main / "gtest.npy"), np.load(main / "g_label.npy")
     n_g = len(by_part["test_seen"]) + len(by_part["test_unseen"])
     assert gtest.shape == (n_g, 16) and g_label.shape == (n_g,)
-    assert np.load(main / "gtest_out.npy").shape == (n_g, 55)
 
-    val = out / "val"
-    held = np.load(out / "label_splits" / "rv5_0.npy")
-    rest = np.load(out / "label_splits" / "rs50_0.npy")
+    # One logit column per class: gating_eval.py indexes them by class id
+    # (prob_test_seen[i, seen_inds]); unseen columns are -inf, so its softmax
+    # over all columns (temp_scale) equals the softmax over the seen ones.
+    gtest_out = np.load(main / "gtest_out.npy")
+    assert gtest_out.shape == (n_g, 60) and gtest_out.dtype == np.float32
+    assert np.isneginf(gtest_out[:, unseen]).all() and np.isfinite(gtest_out[:, seen]).all()
+    first = by_part["test_seen"][0]["seen_logits"]
+    np.testing.assert_array_equal(gtest_out[0, seen], np.float32(first))
+    t = 3
+    scaled = (gtest_out + 1e-12) / t
+    official = np.array([np.exp(i) / np.sum(np.exp(i)) for i in scaled])
+    logits = gtest_out[:, seen] / t
+    ours = np.exp(logits - logits.max(1, keepdims=True))
+    ours /= ours.sum(1, keepdims=True)
+    np.testing.assert_allclose(official[:, seen], ours, rtol=1e-5, atol=1e-7)
+    assert (official[:, unseen] == 0).all()
+
+    val = out / "sk_feats" / "stgcn_ntu60_run0_val_5_r"
+    held = np.load(splits / "rv5_0.npy")
+    rest = np.load(splits / "rs50_0.npy")
     assert set(np.load(val / "z_label.npy")) <= set(held)
     assert set(np.load(val / "val_label.npy")) <= set(rest)
-    assert np.load(val / "ztest_out.npy").shape == (len(np.load(val / "ztest.npy")), 50)
-    assert np.load(val / "val_out.npy").shape == (len(np.load(val / "val.npy")), 50)
+    for name in ["ztest", "val"]:
+        logits = np.load(val / f"{name}_out.npy")
+        assert logits.shape == (len(np.load(val / f"{name}.npy")), 60)
+        assert np.isfinite(logits[:, rest]).all() and np.isneginf(np.delete(logits, rest, 1)).all()
+
+    text = np.load(out / "text_feats" / "ntu60_run0" / "clip-vit-b-32" / "lb_60.npy")
+    assert text.shape == (60, 512) and text.dtype == np.float32

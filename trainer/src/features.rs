@@ -112,13 +112,18 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<FeatureRow>> {
             });
         }
     }
-    // One extractor wrote the file: every feature and every logit row as wide as the first.
+    // One extractor wrote the file: every feature and every logit row as wide
+    // as the first (imported training rows carry no logits).
     if let Some(first) = rows.first() {
-        let (width, logits) = (first.feature.len(), first.seen_logits.len());
-        if let Some(r) = rows
+        let width = first.feature.len();
+        let logits = rows
             .iter()
-            .find(|r| r.feature.len() != width || r.seen_logits.len() != logits)
-        {
+            .map(|r| r.seen_logits.len())
+            .find(|&n| n > 0)
+            .unwrap_or(0);
+        if let Some(r) = rows.iter().find(|r| {
+            r.feature.len() != width || (r.seen_logits.len() != logits && !r.seen_logits.is_empty())
+        }) {
             anyhow::bail!(
                 "{}: sample {} has a {}-d feature and {} seen logits, sample {} has {width} and {logits}: \
                  the file is damaged or mixes extractors; remove it and extract again",

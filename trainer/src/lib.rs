@@ -15,6 +15,7 @@ pub mod extract;
 pub mod features;
 pub mod fit;
 pub mod gate;
+pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod optim;

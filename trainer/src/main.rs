@@ -82,9 +82,11 @@ enum Command {
         seed: u64,
     },
     /// Export a run's extracted features (main and validation phases) in the
-    /// layout of the original SA-DVAE code (train.npy, ztest.npy, gtest.npy,
-    /// gtest_out.npy, val.npy, ... and label_splits/), to compare both
-    /// implementations on identical inputs. Extracts first if needed.
+    /// resources/ layout the official SA-DVAE code reads unchanged
+    /// (sk_feats/ with train.npy, ztest.npy, gtest.npy, gtest_out.npy,
+    /// val.npy, ...; label_splits/; text_feats/), to compare both
+    /// implementations on identical inputs, or to import again
+    /// (`features:`). Extracts first if needed.
     Export {
         /// The experiment's YAML config (see configs/experiments/).
         #[arg(long)]
@@ -95,9 +97,14 @@ enum Command {
         /// The output layout.
         #[arg(long, value_enum, default_value = "sa-dvae")]
         format: ExportFormat,
-        /// Output folder (created; gets main/, val/ and label_splits/).
+        /// Output folder, laid out as the official code's resources/
+        /// (sk_feats/, label_splits/, text_feats/).
         #[arg(long)]
         out: PathBuf,
+        /// The name the official scripts take as --dataset [default:
+        /// DATASET_runN, e.g. ntu60_run0].
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Evaluate one run on the test partition: ZSL, GZSL Acc_s, Acc_u, H,
     /// per-class accuracy and confusion matrices (fits what it needs first).
@@ -375,6 +382,7 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
             run,
             format: ExportFormat::SaDvae,
             out,
+            name,
         } => {
             let args = StageArgs {
                 config,
@@ -383,13 +391,11 @@ fn run_stage(command: Command, quiet: bool) -> anyhow::Result<()> {
                 device: None,
             };
             let (exp, _, _) = open(&args, quiet)?;
-            let main = experiment::extract(&exp, run, Phase::Main)?;
-            let validation = experiment::extract(&exp, run, Phase::Validation)?;
-            let split = skel_schemas::SplitFile::read(&exp.cfg.splits[run])?;
-            skel_trainer::export::sa_dvae(&split, &main, Some(&validation), &out)?;
+            let (main, validation) = experiment::export_sa_dvae(&exp, run, name.as_deref(), &out)?;
             println!(
-                "wrote {}/main, {}/val and {}/label_splits",
-                out.display(),
+                "wrote {} and {}, with {}/label_splits and {}/text_feats",
+                main.display(),
+                validation.display(),
                 out.display(),
                 out.display()
             );

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::classifier::ClassifierConfig;
 use crate::config::{DataConfig, DeviceChoice, ExtractConfig, Phase, TrainConfig};
 use crate::gate::GateConfig;
+use crate::import::ImportSource;
 use crate::model::BackboneConfig;
 use crate::sadvae::{SadvaeConfig, Variant};
 use crate::text::TextConfig;
@@ -62,10 +63,16 @@ fn full_model() -> Vec<Variant> {
 pub struct ExperimentConfig {
     /// Shown in the report.
     pub name: String,
-    /// Converted dataset folder (manifest.yaml + shards/).
+    /// Converted dataset folder (manifest.yaml + shards/); with `features`,
+    /// the dataset's name (`ntu60`, `ntu120`, `pku-v1`, `pku-v2`).
     pub dataset: PathBuf,
     /// One split file per run (the three published or generated splits).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub splits: Vec<PathBuf>,
+    /// Instead of `splits` and `extractor`: one folder of features per run,
+    /// in the official SA-DVAE code's layout (`trainer/src/import.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<ImportSource>,
     /// Where every stage writes (run0/, run1/, ..., text/, report files).
     pub out_dir: PathBuf,
     #[serde(default)]
@@ -73,7 +80,9 @@ pub struct ExperimentConfig {
     /// Seed of SA-DVAE, C_u and the gate.
     #[serde(default)]
     pub seed: u64,
-    pub extractor: ExtractorSettings,
+    /// The feature extractor (absent with `features`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extractor: Option<ExtractorSettings>,
     pub text: TextConfig,
     /// The SA-DVAE variants to train (ablations), each reported.
     #[serde(default = "full_model")]
@@ -111,8 +120,26 @@ impl ExperimentConfig {
 
     /// Cross-field rules, checked once.
     pub fn validate(&self) -> Result<(), String> {
-        if self.splits.is_empty() {
-            return Err("splits: list at least one split file (one per run)".into());
+        if self.features.is_empty() {
+            if self.splits.is_empty() {
+                return Err("splits: list at least one split file (one per run)".into());
+            }
+            if self.extractor.is_none() {
+                return Err(
+                    "extractor: missing; give the feature extractor's settings, or import \
+                     features with `features:` (see configs/README.md)"
+                        .into(),
+                );
+            }
+        } else {
+            if !self.splits.is_empty() || self.extractor.is_some() {
+                return Err(
+                    "features: imported features replace `splits` and `extractor`; remove them \
+                     (the label_splits folders give the classes)"
+                        .into(),
+                );
+            }
+            self.imported_dataset()?;
         }
         if self.variants.is_empty() {
             return Err("variants: list at least one of naive, fd, fd_tc".into());
@@ -134,14 +161,51 @@ impl ExperimentConfig {
                 self.classifier.lr
             ));
         }
-        self.extract_config(0, Phase::Main)
-            .validate()
-            .map_err(|e| format!("extractor: {e}"))?;
+        if self.extractor.is_some() {
+            self.extract_config(0, Phase::Main)
+                .validate()
+                .map_err(|e| format!("extractor: {e}"))?;
+        }
         Ok(())
     }
 
-    /// The extract job of run `run` in `phase`.
+    /// Whether the runs' features are imported (`features`) rather than extracted.
+    pub fn imports(&self) -> bool {
+        !self.features.is_empty()
+    }
+
+    /// The runs: one per split file or imported folder.
+    pub fn runs(&self) -> usize {
+        self.splits.len().max(self.features.len())
+    }
+
+    /// The dataset named by `dataset` in an experiment that imports features.
+    pub fn imported_dataset(&self) -> Result<skel_schemas::Dataset, String> {
+        use skel_schemas::Dataset;
+        let name = self.dataset.to_string_lossy();
+        [
+            Dataset::Ntu60,
+            Dataset::Ntu120,
+            Dataset::PkuV1,
+            Dataset::PkuV2,
+        ]
+        .into_iter()
+        .find(|d| d.name() == name)
+        .ok_or_else(|| {
+            format!(
+                "dataset: {name:?}; with imported features it names the dataset: ntu60, \
+                     ntu120, pku-v1 or pku-v2"
+            )
+        })
+    }
+
+    /// The extract job of run `run` in `phase`; only for experiments with an
+    /// `extractor` (validated: every experiment without `features`).
     pub fn extract_config(&self, run: usize, phase: Phase) -> ExtractConfig {
+        let extractor = self
+            .extractor
+            .as_ref()
+            .expect("an experiment that extracts has an extractor (validated)");
         ExtractConfig {
             dataset: self.dataset.clone(),
             split: self.splits[run].clone(),
@@ -150,11 +214,11 @@ impl ExperimentConfig {
                 .join(format!("run{run}"))
                 .join(format!("extract-{}", phase.name())),
             device: self.device,
-            seed: self.extractor.seed,
+            seed: extractor.seed,
             phase,
-            backbone: self.extractor.backbone.clone(),
-            data: self.extractor.data.clone(),
-            train: self.extractor.train.clone(),
+            backbone: extractor.backbone.clone(),
+            data: extractor.data.clone(),
+            train: extractor.train.clone(),
         }
     }
 

@@ -25,6 +25,6 @@ mod stages;
 pub use config::{ExperimentConfig, ExtractorSettings, ReportConfig};
 pub use report::{write_report, Summary};
 pub use stages::{
-    eval, extract, fit_main, fit_validation, gate, run_all, validation_gzsl, Experiment,
-    RunOutcome, Selection,
+    eval, export_sa_dvae, extract, fit_main, fit_validation, gate, run_all, validation_gzsl,
+    Experiment, RunOutcome, Selection,
 };

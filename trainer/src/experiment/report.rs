@@ -120,7 +120,7 @@ pub fn write_report(exp: &Experiment, outcomes: &[RunOutcome]) -> anyhow::Result
         name: exp.cfg.name.clone(),
         dataset: exp.dataset.name().into(),
         mode: exp.cfg.sadvae.compat,
-        splits: exp.cfg.splits.clone(),
+        splits: (0..exp.runs()).map(|r| exp.split_path(r)).collect(),
         variants,
         runs: outcomes.to_vec(),
         files,
@@ -185,7 +185,10 @@ pub fn markdown(exp: &Experiment, s: &Summary) -> String {
         s.splits.len(),
         s.dataset,
         unseen,
-        format!("{:?}", exp.cfg.extractor.backbone.arch).to_lowercase(),
+        exp.cfg.extractor.as_ref().map_or_else(
+            || "imported (sa-dvae layout)".to_owned(),
+            |e| format!("{:?}", e.backbone.arch).to_lowercase()
+        ),
         exp.cfg.text.mode,
         exp.cfg.text.encoder.name()
     );

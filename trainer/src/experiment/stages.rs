@@ -34,6 +34,8 @@ pub struct Experiment {
     pub sadvae_device: Device,
     pub progress: bool,
     pub dataset: skel_schemas::Dataset,
+    /// With `features`: each run's split as its label_splits imply.
+    imported: Vec<SplitFile>,
 }
 
 impl Experiment {
@@ -41,6 +43,9 @@ impl Experiment {
     pub fn open(cfg: ExperimentConfig, progress: bool) -> anyhow::Result<Self> {
         let device = cfg.device.device().map_err(anyhow::Error::msg)?;
         let sadvae_device = cfg.sadvae.device.device().map_err(anyhow::Error::msg)?;
+        if cfg.imports() {
+            return Self::open_imported(cfg, device, sadvae_device, progress);
+        }
         let manifest_path = cfg.dataset.join(skel_schemas::MANIFEST_FILE);
         let manifest = skel_schemas::Manifest::read(&manifest_path)?;
         let manifest_sha = hash_file(&manifest_path)?.0;
@@ -66,11 +71,69 @@ impl Experiment {
             device,
             sadvae_device,
             progress,
+            imported: Vec::new(),
         })
     }
 
+    /// Opens an experiment on imported features: reads and checks each run's
+    /// folders and writes their rows to `runN/import-{main,validation}/`
+    /// (rewritten only when the files read change).
+    fn open_imported(
+        cfg: ExperimentConfig,
+        device: Device,
+        sadvae_device: Device,
+        progress: bool,
+    ) -> anyhow::Result<Self> {
+        let dataset = cfg.imported_dataset().map_err(anyhow::Error::msg)?;
+        std::fs::create_dir_all(&cfg.out_dir)
+            .with_context(|| format!("creating {}", cfg.out_dir.display()))?;
+        let mut imported = Vec::new();
+        for (run, src) in cfg.features.iter().enumerate() {
+            let data = crate::import::read(src, dataset, run)
+                .with_context(|| format!("features[{run}] (run {run})"))?;
+            for (phase, rows) in [
+                (Phase::Main, &data.main),
+                (Phase::Validation, &data.validation),
+            ] {
+                let path = imported_features(&cfg, run, phase);
+                let dir = path.parent().expect("a folder");
+                stage_dir(dir, &key(&["import", &data.sha256, phase.name()]))?;
+                if !path.exists() {
+                    features::write(&path, rows)?;
+                }
+            }
+            tracing::info!(
+                "run {run}: imported {} main and {} validation rows from {} and {}",
+                data.main.len(),
+                data.validation.len(),
+                src.main.display(),
+                src.validation.display()
+            );
+            imported.push(data.split);
+        }
+        write_atomic(&cfg.out_dir.join("config.yaml"), cfg.to_yaml().as_bytes())?;
+        Ok(Self {
+            dataset,
+            stage_root: cfg.out_dir.clone(),
+            cfg,
+            device,
+            sadvae_device,
+            progress,
+            imported,
+        })
+    }
+
+    /// Where run `run`'s classes and parts come from: its split file, or its
+    /// imported label_splits folder.
+    pub fn split_path(&self, run: usize) -> PathBuf {
+        match self.cfg.features.get(run) {
+            Some(src) => src.label_splits.clone(),
+            None => self.cfg.splits[run].clone(),
+        }
+    }
+
     pub fn runs(&self) -> usize {
-        self.cfg.splits.len()
+        self.cfg.runs()
     }
 
     fn check_run(&self, run: usize) -> anyhow::Result<()> {
@@ -84,8 +147,11 @@ impl Experiment {
         Ok(())
     }
 
-    fn split(&self, run: usize) -> anyhow::Result<SplitFile> {
-        Ok(SplitFile::read(&self.cfg.splits[run])?)
+    pub fn split(&self, run: usize) -> anyhow::Result<SplitFile> {
+        match self.imported.get(run) {
+            Some(split) => Ok(split.clone()),
+            None => Ok(SplitFile::read(&self.cfg.splits[run])?),
+        }
     }
 
     pub fn variant_dir(&self, run: usize, variant: Variant) -> PathBuf {
@@ -95,6 +161,9 @@ impl Experiment {
     }
 
     fn features_path(&self, run: usize, phase: Phase) -> PathBuf {
+        if self.cfg.imports() {
+            return imported_features(&self.cfg, run, phase);
+        }
         self.cfg
             .extract_config(run, phase)
             .run_dir
@@ -119,6 +188,14 @@ impl Experiment {
             stop_after: None,
         }
     }
+}
+
+/// The features file of an imported run's phase.
+fn imported_features(cfg: &ExperimentConfig, run: usize, phase: Phase) -> PathBuf {
+    cfg.out_dir
+        .join(format!("run{run}"))
+        .join(format!("import-{}", phase.name()))
+        .join("features.parquet")
 }
 
 /// Hex SHA-256 of the parts.
@@ -155,6 +232,10 @@ fn stage_dir(dir: &Path, key: &str) -> anyhow::Result<()> {
 /// features file.
 pub fn extract(exp: &Experiment, run: usize, phase: Phase) -> anyhow::Result<PathBuf> {
     exp.check_run(run)?;
+    if exp.cfg.imports() {
+        // Imported when the experiment was opened.
+        return Ok(exp.features_path(run, phase));
+    }
     let cfg = exp.cfg.extract_config(run, phase);
     let features = cfg.run_dir.join("features.parquet");
     let config_file = cfg.run_dir.join("config.yaml");
@@ -219,21 +300,31 @@ fn parts(
     phase: Phase,
 ) -> anyhow::Result<BTreeMap<String, Vec<FeatureRow>>> {
     let path = exp.features_path(run, phase);
-    let width = exp.cfg.extractor.backbone.feature_dim() as usize;
+    // Imported features take their width from the files (checked on import).
+    let width = exp
+        .cfg
+        .extractor
+        .as_ref()
+        .map(|e| e.backbone.feature_dim() as usize);
     let seen = phase.classes(&exp.split(run)?).0.len();
+    let training = phase.parts()[0];
     let classes = exp.dataset.num_classes();
     let problem = |row: &FeatureRow| {
-        if row.feature.len() != width {
+        if width.is_some_and(|w| row.feature.len() != w) {
             Some(format!(
-                "a {}-d feature, but the config's extractor.backbone.widths ends in {width}",
-                row.feature.len()
+                "a {}-d feature, but the config's extractor.backbone.widths ends in {}",
+                row.feature.len(),
+                width.unwrap_or_default()
             ))
-        } else if row.seen_logits.len() != seen {
+        } else if row.seen_logits.len() != seen
+            // The training rows of imported features have no logits.
+            && !(exp.cfg.imports() && row.part == training && row.seen_logits.is_empty())
+        {
             Some(format!(
                 "{} seen-class logits, but the {} phase of split {} has {seen} seen classes",
                 row.seen_logits.len(),
                 phase.name(),
-                exp.cfg.splits[run].display()
+                exp.split_path(run).display()
             ))
         } else if usize::from(row.label) >= classes {
             Some(format!(
@@ -717,7 +808,7 @@ pub fn eval(exp: &Experiment, run: usize, variant: Variant) -> anyhow::Result<Ru
     let outcome = RunOutcome {
         run,
         variant,
-        split: exp.cfg.splits[run].clone(),
+        split: exp.split_path(run),
         selection,
         gate_temperature: gate.temperature,
         gate_threshold: gate.threshold,
@@ -785,4 +876,50 @@ pub fn run_all(exp: &Experiment) -> anyhow::Result<super::Summary> {
         }
     }
     super::write_report(exp, &outcomes)
+}
+
+/// Exports run `run`'s features (extracting first if needed) in the official
+/// SA-DVAE code's `resources/` layout under `out`, named `name` (default
+/// `{dataset}_run{run}`); returns the main and validation feature folders.
+pub fn export_sa_dvae(
+    exp: &Experiment,
+    run: usize,
+    name: Option<&str>,
+    out: &Path,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let main = extract(exp, run, Phase::Main)?;
+    let validation = extract(exp, run, Phase::Validation)?;
+    let split = exp.split(run)?;
+    let text = exp.text()?;
+    let mode = &exp.cfg.text.mode;
+    let names = crate::export::OfficialNames {
+        name: name.map_or_else(|| format!("{}_run{run}", exp.dataset.name()), str::to_owned),
+        visual: match exp.cfg.extractor.as_ref().map(|e| e.backbone.arch) {
+            Some(crate::model::Arch::Shiftgcn) => "shift",
+            _ => "stgcn",
+        },
+        // The official code reads one file per text kind and joins them; a
+        // joined mode's features are written only as one (`lb` of `lb_ad`, ...)
+        // when it is a single kind.
+        text: (!mode.contains('_')).then(|| {
+            (
+                exp.cfg.text.encoder.name().to_owned(),
+                mode.clone(),
+                text.rows.clone(),
+            )
+        }),
+    };
+    crate::export::sa_dvae(
+        &split,
+        &main,
+        &validation,
+        exp.dataset.num_classes(),
+        &names,
+        out,
+    )?;
+    Ok(crate::export::feature_dirs(
+        out,
+        &names,
+        split.classes.unseen.len(),
+    ))
 }

@@ -60,6 +60,12 @@ pub enum TextEncoder {
     #[serde(rename = "clip-vit-b-16")]
     #[value(name = "clip-vit-b-16")]
     ClipVitB16,
+    /// Features in the official SA-DVAE code's layout: `weights` is a
+    /// `text_feats/{dataset}/{encoder}` folder holding `{kind}_{classes}.npy`
+    /// (one row per class) for each kind of the mode.
+    #[serde(rename = "sa-dvae")]
+    #[value(name = "sa-dvae")]
+    SaDvae,
 }
 
 impl TextEncoder {
@@ -69,6 +75,7 @@ impl TextEncoder {
             Self::Clip => "clip",
             Self::ClipVitB32 => "clip-vit-b-32",
             Self::ClipVitB16 => "clip-vit-b-16",
+            Self::SaDvae => "sa-dvae",
         }
     }
 
@@ -77,7 +84,7 @@ impl TextEncoder {
         match self {
             Self::ClipVitB32 => Some(precomputed::MODELS[0]),
             Self::ClipVitB16 => Some(precomputed::MODELS[1]),
-            Self::Sbert | Self::Clip => None,
+            Self::Sbert | Self::Clip | Self::SaDvae => None,
         }
     }
 }
@@ -93,6 +100,11 @@ pub enum TextError {
          .safetensors file (config.json beside it)"
     )]
     ClipWeights,
+    #[error(
+        "encoder sa-dvae needs weights: the official layout's text_feats/DATASET/ENCODER folder, \
+         holding KIND_CLASSES.npy for each kind of the mode (lb_60.npy, ...)"
+    )]
+    SaDvaeFolder,
 }
 
 impl TextConfig {
@@ -107,6 +119,9 @@ impl TextConfig {
         }
         if self.encoder == TextEncoder::Clip && self.weights.is_none() {
             return Err(TextError::ClipWeights);
+        }
+        if self.encoder == TextEncoder::SaDvae && self.weights.is_none() {
+            return Err(TextError::SaDvaeFolder);
         }
         Ok(kinds)
     }
@@ -177,6 +192,8 @@ enum Inputs {
     Sbert(PathBuf),
     Clip(PathBuf),
     Precomputed(&'static str),
+    /// A folder of `{kind}_{classes}.npy` files.
+    SaDvae(PathBuf),
 }
 
 impl Inputs {
@@ -186,6 +203,9 @@ impl Inputs {
             TextEncoder::Clip => Self::Clip(cfg.weights.clone().ok_or(TextError::ClipWeights)?),
             TextEncoder::ClipVitB32 | TextEncoder::ClipVitB16 => {
                 Self::Precomputed(cfg.encoder.precomputed().expect("a precomputed encoder"))
+            }
+            TextEncoder::SaDvae => {
+                Self::SaDvae(cfg.weights.clone().ok_or(TextError::SaDvaeFolder)?)
             }
         })
     }
@@ -218,6 +238,10 @@ fn cache_key(
             }
             Vec::new()
         }
+        Inputs::SaDvae(dir) => kinds
+            .iter()
+            .map(|&k| sa_dvae_file(dir, k, dataset))
+            .collect(),
     };
     for file in files {
         h.update(file_sha256(&file).with_context(|| format!("cannot read {}", file.display()))?);
@@ -264,6 +288,35 @@ fn embed(
             .iter()
             .map(|&k| Ok(precomputed::features(model, k, dataset)?))
             .collect(),
+        Inputs::SaDvae(dir) => kinds
+            .iter()
+            .map(|&k| read_sa_dvae(&sa_dvae_file(dir, k, dataset), dataset))
+            .collect(),
+    }
+}
+
+/// The official layout's file of one text kind: `{kind}_{classes}.npy`.
+fn sa_dvae_file(dir: &Path, kind: TextKind, dataset: Dataset) -> PathBuf {
+    dir.join(format!("{}_{}.npy", kind.name(), dataset.num_classes()))
+}
+
+/// One row per class of `dataset`, float32 or float64 on disk.
+fn read_sa_dvae(path: &Path, dataset: Dataset) -> anyhow::Result<Vec<Vec<f32>>> {
+    let a = skel_pipeline::npy::read::<f64>(path)
+        .with_context(|| format!("reading the text features {}", path.display()))?;
+    let classes = dataset.num_classes();
+    match a.shape[..] {
+        [n, d] if n == classes && d > 0 => Ok(a
+            .data
+            .chunks(d)
+            .map(|r| r.iter().map(|&v| v as f32).collect())
+            .collect()),
+        _ => anyhow::bail!(
+            "{}: shape {:?}, not ({classes}, D): one row per class of {}",
+            path.display(),
+            a.shape,
+            dataset.name()
+        ),
     }
 }
 

@@ -83,7 +83,7 @@ fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
 
     // Changed extractor settings are refused rather than silently retrained.
     let mut other = cfg;
-    other.extractor.train.lr = 0.01;
+    other.extractor.as_mut().unwrap().train.lr = 0.01;
     let err = experiment::extract(&Experiment::open(other, false).unwrap(), 0, Phase::Main)
         .unwrap_err()
         .to_string();

@@ -7,6 +7,7 @@ mod crash;
 mod cuda;
 mod experiment;
 mod extract;
+mod import;
 mod models;
 mod sadvae;
 mod text;

@@ -131,12 +131,13 @@ pub fn experiment_on(data: &Path, split: &Path, tmp: &Path) -> ExperimentConfig 
         out_dir: tmp.join("exp"),
         device: Default::default(),
         seed: 5,
-        extractor: ExtractorSettings {
+        features: Vec::new(),
+        extractor: Some(ExtractorSettings {
             seed: extract.seed,
             backbone: extract.backbone,
             data: extract.data,
             train: extract.train,
-        },
+        }),
         text: TextConfig {
             encoder: TextEncoder::ClipVitB32,
             mode: "lb".into(),
