@@ -60,6 +60,20 @@ impl ConvertOptions {
             .map_or_else(|| MANIFEST_FILE.to_owned(), |p| p.manifest_file())
     }
 
+    /// The writer's lock file in `out`: the folder's, or the part's.
+    fn lock_file(&self) -> String {
+        self.part.map_or_else(
+            || crate::lock::LOCK_FILE.to_owned(),
+            |p| {
+                format!(
+                    "{}-{}",
+                    crate::lock::LOCK_FILE,
+                    p.shard_prefix().trim_end_matches('-')
+                )
+            },
+        )
+    }
+
     /// The prefix of this run's shard files.
     fn shard_prefix(&self) -> String {
         self.part
@@ -122,6 +136,8 @@ pub fn convert(
         "discovered raw files in {}",
         opts.raw.display()
     );
+    // One writer per output (per part in a distributed conversion).
+    let _lock = crate::lock::WriterLock::acquire(&opts.out, &opts.lock_file())?;
     let shard_dir = prepare_output(opts)?;
     progress.start(inputs.len() as u64);
     let classes = class_table(opts.dataset);

@@ -117,6 +117,8 @@ pub enum PipelineError {
     },
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 impl PipelineError {

@@ -10,6 +10,7 @@ pub mod discover;
 pub mod error;
 pub mod frames;
 pub mod inspect;
+pub mod lock;
 pub mod merge;
 pub mod npy;
 pub mod ntu;

@@ -609,6 +609,14 @@ fn main() -> ExitCode {
         Command::Verify { dir } => verify(&dir)
             .with_context(|| format!("verifying {}", dir.display()))
             .map(|v| {
+                if let Some(holder) =
+                    skel_pipeline::lock::holder(&dir, skel_pipeline::lock::LOCK_FILE)
+                {
+                    eprintln!(
+                        "note: a writer holds {} ({holder}): the dataset may change while it works",
+                        dir.display()
+                    );
+                }
                 for (file, problem) in &v.problems {
                     eprintln!(
                         "{}: {problem}\n  fix: {}",

@@ -13,6 +13,8 @@ use crate::verify::check_shards;
 
 /// Merges `dir/manifest.part-I-of-N.yaml` into `dir/manifest.yaml`.
 pub fn merge(dir: &Path) -> Result<Manifest, PipelineError> {
+    // merge writes manifest.yaml, as a whole conversion does: the same lock.
+    let _lock = crate::lock::WriterLock::acquire(dir, crate::lock::LOCK_FILE)?;
     let mut parts = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(PipelineError::io(dir))? {
         let path = entry.map_err(PipelineError::io(dir))?.path();

@@ -135,6 +135,9 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
 
     let run = RunDir::create(&cfg.run_dir)
         .with_context(|| format!("creating run directory {}", cfg.run_dir.display()))?;
+    // One writer per run directory.
+    let _lock =
+        skel_pipeline::lock::WriterLock::acquire(&cfg.run_dir, skel_pipeline::lock::LOCK_FILE)?;
     let config_text = cfg.to_yaml();
     let latest = run.latest();
     if run.config().exists() {

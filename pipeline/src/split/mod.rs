@@ -270,7 +270,7 @@ pub fn split(
     } = &inspection.manifest;
     let files = make_splits(&inspection.rows, classes, *dataset, &sha, req)
         .map_err(PipelineError::Usage)?;
-    std::fs::create_dir_all(out).map_err(PipelineError::io(out))?;
+    let _lock = crate::lock::WriterLock::acquire(out, crate::lock::LOCK_FILE)?;
     let mut written = Vec::new();
     for file in files {
         let path = out.join(file_name(&file));

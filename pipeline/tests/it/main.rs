@@ -5,6 +5,7 @@ mod convert;
 mod distributed;
 mod fuzz_found;
 mod golden;
+mod locks;
 mod malformed;
 mod resume;
 mod split;

@@ -15,11 +15,16 @@ use skel_schemas::{Dataset, Manifest, Preset, MANIFEST_FILE, SHARD_DIR};
 
 use crate::util::{golden_dir, options, run_cli};
 
-/// Every file under `dir` (relative path -> bytes), hidden ones included.
+/// Every file under `dir` (relative path -> bytes), hidden ones included,
+/// less the writers' lock files (they name the process that held them).
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy();
+            if name.starts_with(skel_pipeline::lock::LOCK_FILE) {
+                continue;
+            }
             if path.is_dir() {
                 walk(root, &path, out);
             } else {

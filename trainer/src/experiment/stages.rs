@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use skel_pipeline::lock::{WriterLock, LOCK_FILE};
 use skel_pipeline::shard::hash_file;
 use skel_schemas::{ClassEntry, SplitFile};
 use tch::{Device, Kind, Tensor};
@@ -36,6 +37,8 @@ pub struct Experiment {
     pub dataset: skel_schemas::Dataset,
     /// With `features`: each run's split as its label_splits imply.
     imported: Vec<SplitFile>,
+    /// The single-writer lock of `out_dir`, held while the experiment is open.
+    _lock: WriterLock,
 }
 
 impl Experiment {
@@ -43,8 +46,10 @@ impl Experiment {
     pub fn open(cfg: ExperimentConfig, progress: bool) -> anyhow::Result<Self> {
         let device = cfg.device.device().map_err(anyhow::Error::msg)?;
         let sadvae_device = cfg.sadvae.device.device().map_err(anyhow::Error::msg)?;
+        // One writer per experiment folder: its stages all live in it.
+        let lock = WriterLock::acquire(&cfg.out_dir, LOCK_FILE)?;
         if cfg.imports() {
-            return Self::open_imported(cfg, device, sadvae_device, progress);
+            return Self::open_imported(cfg, device, sadvae_device, progress, lock);
         }
         let manifest_path = cfg.dataset.join(skel_schemas::MANIFEST_FILE);
         let manifest = skel_schemas::Manifest::read(&manifest_path)?;
@@ -72,6 +77,7 @@ impl Experiment {
             sadvae_device,
             progress,
             imported: Vec::new(),
+            _lock: lock,
         })
     }
 
@@ -83,6 +89,7 @@ impl Experiment {
         device: Device,
         sadvae_device: Device,
         progress: bool,
+        lock: WriterLock,
     ) -> anyhow::Result<Self> {
         let dataset = cfg.imported_dataset().map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&cfg.out_dir)
@@ -120,6 +127,7 @@ impl Experiment {
             sadvae_device,
             progress,
             imported,
+            _lock: lock,
         })
     }
 

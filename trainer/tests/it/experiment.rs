@@ -18,6 +18,8 @@ fn experiment_runs_every_stage_reports_reuses_its_stages_and_resumes_fits() {
     let out = cfg.out_dir.clone();
     let exp = Experiment::open(cfg.clone(), false).unwrap();
     let summary = experiment::run_all(&exp).unwrap();
+    // Closing the experiment releases its folder to the next writer.
+    drop(exp);
     assert_eq!(summary.variants.len(), 2);
     for o in &summary.runs {
         let m = &o.metrics;
@@ -181,4 +183,52 @@ fn official_mode_is_applied_and_named_in_the_report() {
     cfg.sadvae.schedule = Some(skel_trainer::sadvae::ScheduleKind::Paper);
     let err = cfg.validate().unwrap_err();
     assert!(err.contains("contradicts sadvae.compat: official"), "{err}");
+}
+
+/// Two `skel-trainer run` of one config at once (a requeued job): the second
+/// is refused at once, naming the first; the first finishes its experiment.
+#[test]
+fn a_second_run_of_one_experiment_is_refused_naming_the_first() {
+    use skel_pipeline::lock::{holder, LOCK_FILE};
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cfg = experiment_config(tmp.path());
+    cfg.variants = vec![Variant::FdTc];
+    let config = tmp.path().join("exp.yaml");
+    std::fs::write(&config, cfg.to_yaml()).unwrap();
+    let run = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_skel-trainer"));
+        c.args(["--quiet", "run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    };
+    let first = run().spawn().unwrap();
+    let pid = first.id();
+    let started = std::time::Instant::now();
+    while holder(&cfg.out_dir, LOCK_FILE).is_none_or(|h| !h.contains(&format!("PID {pid}"))) {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first run never took its lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let second = run().output().unwrap();
+    let first = first.wait_with_output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("is being written by another process")
+            && err.contains(&format!("PID {pid}"))
+            && err.contains("run --config"),
+        "{err}"
+    );
+    assert!(cfg.out_dir.join("results.json").exists());
+    assert!(holder(&cfg.out_dir, LOCK_FILE).is_none());
 }
