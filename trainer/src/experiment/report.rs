@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
 use skel_pipeline::rng::Rng;
 
@@ -276,8 +277,62 @@ fn plot_error<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Erro
     move |e| anyhow::anyhow!("drawing {}: {e:?}", path.display())
 }
 
-/// Unseen per-class accuracy (ZSL), averaged over the runs that have the
-/// class, one bar per class (paper Fig. 5).
+/// One class of the per-class figure: its name and, for each run whose
+/// unseen classes hold it, (run, accuracy, test samples).
+struct ClassRow {
+    name: String,
+    runs: Vec<(usize, f64, u64)>,
+}
+
+impl ClassRow {
+    fn mean(&self) -> f64 {
+        self.runs.iter().map(|r| r.1).sum::<f64>() / self.runs.len() as f64
+    }
+
+    fn label(&self) -> String {
+        let n: u64 = self.runs.iter().map(|r| r.2).sum();
+        match self.runs.as_slice() {
+            [(run, _, _)] => format!("{} (run {run}, n = {n})", self.name),
+            runs => format!(
+                "{} (runs {}, n = {n})",
+                self.name,
+                runs.iter()
+                    .map(|r| r.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+/// The rows of the per-class figure, grouped by the first run that holds
+/// each class, then by class index.
+fn class_rows(outcomes: &[&RunOutcome], names: &BTreeMap<u16, String>) -> Vec<ClassRow> {
+    let mut by_class: BTreeMap<u16, Vec<(usize, f64, u64)>> = BTreeMap::new();
+    for o in outcomes {
+        for (class, a, n) in o.metrics.zsl_confusion.per_class() {
+            by_class.entry(class).or_default().push((o.run, a, n));
+        }
+    }
+    let mut rows: Vec<(usize, u16, ClassRow)> = by_class
+        .into_iter()
+        .map(|(c, runs)| {
+            let first = runs.iter().map(|r| r.0).min().unwrap_or(0);
+            let name = names
+                .get(&c)
+                .cloned()
+                .unwrap_or_else(|| format!("class {c}"));
+            (first, c, ClassRow { name, runs })
+        })
+        .collect();
+    rows.sort_by_key(|r| (r.0, r.1));
+    rows.into_iter().map(|r| r.2).collect()
+}
+
+/// Unseen per-class accuracy (ZSL), paper Fig. 5: one bar per class, centred
+/// on its label, the mean over the runs whose unseen classes hold it, with
+/// its value; a dot per run; each label names the runs and the class's test
+/// samples.
 fn per_class_plot(
     path: &Path,
     outcomes: &[&RunOutcome],
@@ -285,52 +340,104 @@ fn per_class_plot(
     variant: Variant,
 ) -> anyhow::Result<()> {
     font();
-    let mut acc: BTreeMap<u16, Vec<f64>> = BTreeMap::new();
-    for o in outcomes {
-        for (class, a, _) in o.metrics.zsl_confusion.per_class() {
-            acc.entry(class).or_default().push(a);
-        }
-    }
-    let bars: Vec<(String, f64)> = acc
-        .iter()
-        .map(|(c, v)| {
-            let name = names
-                .get(c)
-                .cloned()
-                .unwrap_or_else(|| format!("class {c}"));
-            (name, 100.0 * v.iter().sum::<f64>() / v.len() as f64)
-        })
-        .collect();
-    let height = (120 + 26 * bars.len()).max(300) as u32;
-    let root = BitMapBackend::new(path, (900, height)).into_drawing_area();
+    let rows = class_rows(outcomes, names);
+    let runs: Vec<usize> = {
+        let mut r: Vec<usize> = outcomes.iter().map(|o| o.run).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let n = rows.len().max(1);
+    let height = (150 + 30 * n) as u32;
+    let root = BitMapBackend::new(path, (1000, height)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error(path))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Unseen-class accuracy (ZSL), {}", variant.name()),
-            ("sans-serif", 22),
+            format!(
+                "Unseen-class accuracy (ZSL), {}: bars the mean over runs, dots each run",
+                variant.name()
+            ),
+            ("sans-serif", 20),
         )
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(300)
-        .build_cartesian_2d(0.0..100.0, 0..bars.len())
+        .margin_top(12)
+        .margin_bottom(12)
+        .margin_left(12)
+        .margin_right(40)
+        .x_label_area_size(40)
+        .y_label_area_size(400)
+        // Room right of 100 for the values and the legend.
+        .build_cartesian_2d(0f64..125f64, 0f64..n as f64)
         .map_err(plot_error(path))?;
-    let labels: Vec<String> = bars.iter().map(|(n, _)| n.clone()).collect();
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .x_desc("accuracy (%)")
-        .y_labels(bars.len() + 1)
-        .y_label_formatter(&|i| labels.get(*i).cloned().unwrap_or_default())
+        .light_line_style(WHITE)
+        .y_labels(0)
+        .x_labels(14)
+        .x_label_formatter(&|x| {
+            if *x <= 100.0 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("accuracy (%), n: test samples of the class")
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(plot_error(path))?;
+    // Row i is drawn from the top: its centre is at n - i - 0.5.
+    let centre = |i: usize| n as f64 - i as f64 - 0.5;
     chart
-        .draw_series(
-            bars.iter()
-                .enumerate()
-                .map(|(i, (_, a))| Rectangle::new([(0.0, i), (*a, i + 1)], BLUE.mix(0.6).filled())),
-        )
+        .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            Rectangle::new(
+                [
+                    (0.0, centre(i) - 0.32),
+                    (100.0 * r.mean(), centre(i) + 0.32),
+                ],
+                BLUE.mix(0.35).filled(),
+            )
+        }))
         .map_err(plot_error(path))?;
+    let colours = [RED, GREEN, MAGENTA, CYAN, BLACK];
+    for (k, &run) in runs.iter().enumerate() {
+        let colour = colours[k % colours.len()];
+        let dots = rows.iter().enumerate().flat_map(|(i, r)| {
+            r.runs
+                .iter()
+                .filter(move |x| x.0 == run)
+                .map(move |x| Circle::new((100.0 * x.1, centre(i)), 5, colour.filled()))
+        });
+        chart
+            .draw_series(dots)
+            .map_err(plot_error(path))?
+            .label(format!("run {run}"))
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(plot_error(path))?;
+    // Labels centred on their bars, in the label area; values by the bars.
+    let label_style =
+        TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    let value_style = TextStyle::from(("sans-serif", 13).into_font());
+    for (i, r) in rows.iter().enumerate() {
+        let (x0, y) = chart.backend_coord(&(0.0, centre(i)));
+        root.draw(&Text::new(r.label(), (x0 - 8, y), label_style.clone()))
+            .map_err(plot_error(path))?;
+        let mean = 100.0 * r.mean();
+        let (x, _) = chart.backend_coord(&(mean, centre(i)));
+        root.draw(&Text::new(
+            format!("{mean:.0}"),
+            (x + 10, y),
+            value_style.pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(plot_error(path))?;
+    }
     root.present().map_err(plot_error(path))?;
     Ok(())
 }
