@@ -248,8 +248,10 @@ impl Batch {
 
 /// Render threads per batch in training and extraction. One renders about
 /// 145,000 samples/s at T = 64 and 33,000 at T = 300 on the 2-core reference
-/// machine (`skel-trainer bench loader`, README "GPU"), many times what a
-/// GPU trains a standard ST-GCN at; the main thread keeps the other core.
+/// machine (`skel-trainer bench loader`, README "GPU"), many times the few
+/// thousand samples/s a GPU is expected to train a standard ST-GCN at (not
+/// yet measured: step 4 of `scripts/gpu-check.sh` will); the main thread
+/// keeps the other core.
 pub const RENDER_THREADS: usize = 1;
 
 /// Renders sample `i` of an epoch into `out` (`C x T x V x M`): a random
