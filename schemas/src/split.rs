@@ -65,6 +65,18 @@ pub struct SplitParts {
 }
 
 impl SplitParts {
+    /// The number of samples in each part.
+    pub fn counts(&self) -> SplitCounts {
+        SplitCounts {
+            train_seen: self.train_seen.len(),
+            test_seen: self.test_seen.len(),
+            test_unseen: self.test_unseen.len(),
+            validation_train: self.validation_train.len(),
+            validation_seen: self.validation_seen.len(),
+            validation_unseen: self.validation_unseen.len(),
+        }
+    }
+
     /// Each part with its name, in file order.
     pub fn named(&self) -> [(&'static str, &Vec<String>); 6] {
         [

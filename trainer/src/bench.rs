@@ -18,7 +18,7 @@ use skel_pipeline::rng::Rng;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{DeviceChoice, Optimizer};
-use crate::data::{batches, Augment, SampleStore};
+use crate::data::{batches, to_device, Augment, SampleStore};
 use crate::model::{build, Arch, BackboneConfig};
 use crate::optim::Optim;
 use crate::precision::{autocast, Precision};
@@ -165,7 +165,7 @@ pub fn stgcn(b: &StgcnBench) -> anyhow::Result<(usize, f64)> {
             started = Instant::now();
         }
         let x = to_device(
-            Tensor::from_slice(&inputs.data[step * per_step..(step + 1) * per_step]).view([
+            &Tensor::from_slice(&inputs.data[step * per_step..(step + 1) * per_step]).view([
                 n as i64,
                 3,
                 b.frames as i64,
@@ -178,7 +178,7 @@ pub fn stgcn(b: &StgcnBench) -> anyhow::Result<(usize, f64)> {
             .iter()
             .map(|&v| v as i64)
             .collect();
-        let y = to_device(Tensor::from_slice(&y), device);
+        let y = to_device(&Tensor::from_slice(&y), device);
         let loss = autocast(b.precision, device, || {
             let (_, logits) = model.forward_t(&x, true);
             logits.cross_entropy_for_logits(&y)
@@ -189,17 +189,6 @@ pub fn stgcn(b: &StgcnBench) -> anyhow::Result<(usize, f64)> {
     }
     synchronize(device);
     Ok(((b.steps - b.warmup) * n, started.elapsed().as_secs_f64()))
-}
-
-/// A CPU tensor on `device`: through pinned memory and a non-blocking copy
-/// on CUDA, as `extract` feeds its batches.
-pub fn to_device(t: Tensor, device: Device) -> Tensor {
-    match device {
-        Device::Cpu => t,
-        _ => t
-            .pin_memory(device)
-            .to_device_(device, t.kind(), true, false),
-    }
 }
 
 /// The SA-DVAE benchmark's settings.

@@ -316,6 +316,11 @@ fn cuda_version(v: i32) -> String {
     format!("{}.{}", v / 1000, (v % 1000) / 10)
 }
 
+/// "9.19.0" from cuDNN's 91900.
+fn cudnn_text(v: usize) -> String {
+    format!("{}.{}.{}", v / 10000, (v % 10000) / 100, v % 100)
+}
+
 /// Why `--device cuda` cannot work here, and the fix; `None` when it can.
 pub fn unusable() -> Option<(String, String)> {
     match load() {
@@ -518,19 +523,9 @@ pub fn doctor_report() -> (String, bool) {
             available && tch::Cuda::cudnn_is_available(),
             cudnn_version()
         ) {
-            (true, Some(v)) => format!(
-                "available ({}.{}.{})",
-                v / 10000,
-                (v % 10000) / 100,
-                v % 100
-            ),
+            (true, Some(v)) => format!("available ({})", cudnn_text(v)),
             (true, None) => "available".into(),
-            (false, Some(v)) => format!(
-                "not available (library {}.{}.{} loaded)",
-                v / 10000,
-                (v % 10000) / 100,
-                v % 100
-            ),
+            (false, Some(v)) => format!("not available (library {} loaded)", cudnn_text(v)),
             (false, None) => "not available".into(),
         }
     );
@@ -584,6 +579,7 @@ mod tests {
     fn versions_read_as_people_write_them() {
         assert_eq!(cuda_version(13000), "13.0");
         assert_eq!(cuda_version(12080), "12.8");
+        assert_eq!(cudnn_text(91900), "9.19.0");
     }
 
     #[test]

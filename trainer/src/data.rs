@@ -226,22 +226,28 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// The input tensor on `device` (a non-blocking copy from pinned memory
-    /// on CUDA).
+    /// The input tensor on `device`.
     pub fn input(&self, device: tch::Device) -> tch::Tensor {
-        match device {
-            tch::Device::Cpu => self.values.shallow_clone(),
-            _ => self
-                .values
-                .to_device_(device, tch::Kind::Float, true, false),
-        }
+        to_device(&self.values, device)
     }
 
     pub fn targets(&self, device: tch::Device) -> tch::Tensor {
-        let t = tch::Tensor::from_slice(&self.targets);
-        match device {
-            tch::Device::Cpu => t,
-            _ => t.to_device_(device, tch::Kind::Int64, true, false),
+        to_device(&tch::Tensor::from_slice(&self.targets), device)
+    }
+}
+
+/// A CPU tensor on `device`: itself on the CPU; on CUDA a non-blocking copy
+/// from page-locked memory (pinned first unless it already is).
+pub fn to_device(t: &tch::Tensor, device: tch::Device) -> tch::Tensor {
+    match device {
+        tch::Device::Cpu => t.shallow_clone(),
+        _ => {
+            let pinned = if t.is_pinned(device) {
+                t.shallow_clone()
+            } else {
+                t.pin_memory(device)
+            };
+            pinned.to_device_(device, t.kind(), true, false)
         }
     }
 }

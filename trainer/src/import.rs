@@ -34,9 +34,7 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use skel_pipeline::npy;
-use skel_schemas::{
-    ClassEntry, Dataset, Protocol, SplitClasses, SplitCounts, SplitFile, SplitParts,
-};
+use skel_schemas::{ClassEntry, Dataset, Protocol, SplitClasses, SplitFile, SplitParts};
 
 use crate::features::FeatureRow;
 
@@ -504,14 +502,7 @@ pub fn read(src: &ImportSource, dataset: Dataset, run: usize) -> anyhow::Result<
         validation_seen: names(&validation, "validation_seen"),
         validation_unseen: names(&validation, "validation_unseen"),
     };
-    let counts = SplitCounts {
-        train_seen: parts.train_seen.len(),
-        test_seen: parts.test_seen.len(),
-        test_unseen: parts.test_unseen.len(),
-        validation_train: parts.validation_train.len(),
-        validation_seen: parts.validation_seen.len(),
-        validation_unseen: parts.validation_unseen.len(),
-    };
+    let counts = parts.counts();
     let split = SplitFile {
         schema_version: skel_schemas::SPLIT_SCHEMA_VERSION,
         name: "sa-dvae-import".into(),

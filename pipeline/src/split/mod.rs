@@ -12,8 +12,8 @@ pub mod published;
 use std::path::{Path, PathBuf};
 
 use skel_schemas::{
-    ClassEntry, ClassTable, Dataset, Manifest, Protocol, SampleRecord, SplitClasses, SplitCounts,
-    SplitFile, SplitParts, MANIFEST_FILE, SPLIT_SCHEMA_VERSION,
+    ClassEntry, ClassTable, Dataset, Manifest, Protocol, SampleRecord, SplitClasses, SplitFile,
+    SplitParts, MANIFEST_FILE, SPLIT_SCHEMA_VERSION,
 };
 
 use crate::error::PipelineError;
@@ -217,14 +217,7 @@ pub fn make_splits(
         ] {
             part.sort_unstable();
         }
-        let counts = SplitCounts {
-            train_seen: parts.train_seen.len(),
-            test_seen: parts.test_seen.len(),
-            test_unseen: parts.test_unseen.len(),
-            validation_train: parts.validation_train.len(),
-            validation_seen: parts.validation_seen.len(),
-            validation_unseen: parts.validation_unseen.len(),
-        };
+        let counts = parts.counts();
         files.push(SplitFile {
             schema_version: SPLIT_SCHEMA_VERSION,
             name,

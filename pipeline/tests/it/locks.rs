@@ -31,16 +31,22 @@ fn convert(raw: &std::path::Path, out: &std::path::Path, preset: &str) -> Comman
     c
 }
 
-#[test]
-fn a_second_conversion_into_the_same_folder_is_refused_naming_the_first() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (raw, out) = (tmp.path().join("raw"), tmp.path().join("ntu60"));
+/// 240 generated NTU-60 files in `dir/raw`; returns (raw, dir/ntu60).
+fn raw_files(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let raw = dir.join("raw");
     generate(
         &SynthConfig::new(Dataset::Ntu60, Scale::PerClass(4), 3),
         &raw,
         &|_| {},
     )
     .unwrap();
+    (raw, dir.join("ntu60"))
+}
+
+#[test]
+fn a_second_conversion_into_the_same_folder_is_refused_naming_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (raw, out) = raw_files(tmp.path());
 
     // The second starts while the first holds the folder (its lock names it).
     let first = convert(&raw, &out, "ctrgcn").spawn().unwrap();
@@ -86,13 +92,7 @@ fn wait_for_lock(dir: &std::path::Path, name: &str, pid: u32) {
 #[test]
 fn parts_of_a_distributed_conversion_run_side_by_side() {
     let tmp = tempfile::tempdir().unwrap();
-    let (raw, out) = (tmp.path().join("raw"), tmp.path().join("ntu60"));
-    generate(
-        &SynthConfig::new(Dataset::Ntu60, Scale::PerClass(4), 3),
-        &raw,
-        &|_| {},
-    )
-    .unwrap();
+    let (raw, out) = raw_files(tmp.path());
     let mut part0 = convert(&raw, &out, "ctrgcn");
     let part0 = part0.args(["--shard", "0/2"]).spawn().unwrap();
     wait_for_lock(&out, ".lock-part-0-of-2", part0.id());
