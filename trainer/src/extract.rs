@@ -169,6 +169,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             Device::Cuda(i) => format!("cuda:{i}"),
             _ => "cpu".to_owned(),
         },
+        numerics: Some(crate::numerics::Numerics::now()),
     };
     if opts.resume && latest.is_some() {
         check_same_inputs(&run, &info)?;

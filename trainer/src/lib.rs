@@ -18,6 +18,7 @@ pub mod gate;
 pub mod import;
 pub mod metrics;
 pub mod model;
+pub mod numerics;
 pub mod optim;
 pub mod precision;
 pub mod run_dir;

@@ -537,6 +537,8 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Before libtorch makes its first tensor (its libraries read these once).
+    skel_trainer::numerics::pin();
     skel_trainer::allocator::tune();
     // Before anything asks libtorch about CUDA (it caches the answer).
     skel_trainer::cuda::load();

@@ -19,6 +19,10 @@ pub struct RunInfo {
     pub split_name: String,
     pub split_run: u32,
     pub device: String,
+    /// What else can move the numbers (absent in run.yaml files written
+    /// before it was recorded).
+    #[serde(default)]
+    pub numerics: Option<crate::numerics::Numerics>,
 }
 
 /// Paths inside a run directory.

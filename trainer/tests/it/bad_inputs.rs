@@ -154,6 +154,8 @@ fn fake_extract(exp: &ExperimentConfig, phase: Phase, width: usize, logits: usiz
         split_name: split.name.clone(),
         split_run: split.run,
         device: "Cpu".into(),
+        // As a run.yaml written before numerics were recorded.
+        numerics: None,
     };
     std::fs::write(
         job.run_dir.join("run.yaml"),

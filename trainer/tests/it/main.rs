@@ -9,6 +9,7 @@ mod experiment;
 mod extract;
 mod import;
 mod models;
+mod numerics;
 mod sadvae;
 mod text;
 mod util;
