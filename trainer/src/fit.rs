@@ -147,20 +147,47 @@ pub fn load(
     Ok(trainer)
 }
 
-/// ZSL accuracy of the trainer's model on the evaluation samples, with a C_u
-/// trained for it (seeded by `seed`).
-pub fn score(trainer: &Trainer, data: &FitData, opts: &FitOptions, seed: i64) -> f64 {
+/// How well a model classifies the evaluation samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// ZSL accuracy.
+    pub zsl: f64,
+    /// Mean natural log of C_u's probability of each sample's true class
+    /// (each probability floored at 1e-30): moves continuously where the
+    /// accuracy moves in steps of one sample, so it orders epochs of equal
+    /// accuracy.
+    pub log_prob: f64,
+}
+
+/// The score of the trainer's model on the evaluation samples, with a C_u
+/// trained for it (seeded by `seed`); NaN without evaluation samples.
+pub fn score(trainer: &Trainer, data: &FitData, opts: &FitOptions, seed: i64) -> Score {
     if data.eval_targets.is_empty() {
-        return f64::NAN;
+        return Score {
+            zsl: f64::NAN,
+            log_prob: f64::NAN,
+        };
     }
     let probs = unseen_probabilities(trainer, data, &data.eval_x, opts, seed);
     let pred = Vec::<i64>::try_from(probs.argmax(-1, false)).expect("int64 predictions");
+    let targets = Tensor::from_slice(&data.eval_targets).to_device(probs.device());
+    let true_probs = Vec::<f64>::try_from(
+        probs
+            .gather(1, &targets.unsqueeze(1), false)
+            .squeeze_dim(1)
+            .to_kind(Kind::Double),
+    )
+    .expect("f64 probabilities");
+    let n = data.eval_targets.len() as f64;
     let correct = pred
         .iter()
         .zip(&data.eval_targets)
         .filter(|(p, t)| p == t)
         .count();
-    correct as f64 / data.eval_targets.len() as f64
+    Score {
+        zsl: correct as f64 / n,
+        log_prob: true_probs.iter().map(|p| p.max(1e-30).ln()).sum::<f64>() / n,
+    }
 }
 
 /// C_u's softmax (N x U) for skeleton features `x`, with a C_u trained for the
@@ -270,7 +297,7 @@ pub fn fit(dir: &FitDir, data: &FitData, opts: &FitOptions) -> anyhow::Result<Fi
         }
         pb.finish_and_clear();
         rate = n as f64 / began.elapsed().as_secs_f64().max(1e-9);
-        let zsl = score(&trainer, data, opts, classifier_seed(opts.seed, epoch + 1));
+        let zsl = score(&trainer, data, opts, classifier_seed(opts.seed, epoch + 1)).zsl;
         let mean = |i: usize| sums[i] / n as f64;
         let disc = if disc_steps > 0 {
             format!("{:.6}", sums[9] / disc_steps as f64)

@@ -429,13 +429,36 @@ fn fit_data(
 pub struct Selection {
     /// ZSL accuracy on the validation-unseen samples after each epoch.
     pub validation_zsl: Vec<(usize, f64)>,
+    /// Mean log-probability of the true class of the validation-unseen
+    /// samples after each epoch (the tie-break).
+    #[serde(default)]
+    pub validation_log_prob: Vec<(usize, f64)>,
     pub chosen_epoch: usize,
     pub criterion: String,
 }
 
-const CRITERION: &str = "highest ZSL accuracy of the validation-phase model on the \
-validation-unseen (pseudo-unseen) samples, earliest epoch on ties; the test partition \
+/// The selection rule, as `selection.yaml` records it; a file with another
+/// rule is chosen again from the checkpoints.
+pub const CRITERION: &str = "highest ZSL accuracy of the validation-phase model on the \
+validation-unseen (pseudo-unseen) samples; among epochs of equal accuracy, the highest mean \
+log-probability of those samples' true classes; then the earliest epoch. The test partition \
 is never used for selection";
+
+/// The epoch `scores` (epoch, ZSL, mean log-probability) choose by
+/// [`CRITERION`]; 0 when there are none.
+pub fn choose_epoch(scores: &[(usize, f64, f64)]) -> usize {
+    let mut best: Option<(usize, f64, f64)> = None;
+    for &(epoch, zsl, log_prob) in scores {
+        let better = match best {
+            None => true,
+            Some((_, z, l)) => zsl > z || (zsl == z && log_prob > l),
+        };
+        if better {
+            best = Some((epoch, zsl, log_prob));
+        }
+    }
+    best.map_or(0, |b| b.0)
+}
 
 fn fit_dir(exp: &Experiment, run: usize, variant: Variant, phase: Phase) -> FitDir {
     FitDir::new(
@@ -464,7 +487,16 @@ pub fn fit_validation(exp: &Experiment, run: usize, variant: Variant) -> anyhow:
     stage_dir(&dir.root, &k)?;
     let selection_path = dir.root.join("selection.yaml");
     if let Ok(text) = std::fs::read_to_string(&selection_path) {
-        return Ok(serde_saphyr::from_str(&text)?);
+        let old: Selection = serde_saphyr::from_str(&text)
+            .with_context(|| format!("reading {}", selection_path.display()))?;
+        if old.criterion == CRITERION {
+            return Ok(old);
+        }
+        tracing::info!(
+            "run {run} {}: {} was chosen by an older rule; choosing again from the checkpoints",
+            variant.name(),
+            selection_path.display()
+        );
     }
     let parts = parts(exp, run, Phase::Validation)?;
     let data = fit_data(
@@ -481,29 +513,23 @@ pub fn fit_validation(exp: &Experiment, run: usize, variant: Variant) -> anyhow:
     let opts = exp.fit_options(variant, exp.cfg.sadvae.epochs);
     fit::fit(&dir, &data, &opts)?;
     // Scores of every epoch, from the checkpoints (a resumed fit scored only some).
-    let mut validation_zsl = Vec::new();
+    let mut scores = Vec::new();
     for epoch in 1..=exp.cfg.sadvae.epochs {
         let trainer = fit::load(&dir, epoch, &opts, &data)?;
-        let zsl = fit::score(
+        let score = fit::score(
             &trainer,
             &data,
             &opts,
             fit::classifier_seed(opts.seed, epoch),
         );
-        validation_zsl.push((epoch, zsl));
+        scores.push((epoch, score.zsl, score.log_prob));
     }
-    let chosen_epoch = validation_zsl
-        .iter()
-        .fold((0, f64::NEG_INFINITY), |best, &(e, z)| {
-            if z > best.1 {
-                (e, z)
-            } else {
-                best
-            }
-        })
-        .0;
+    let chosen_epoch = choose_epoch(&scores);
+    let validation_zsl = scores.iter().map(|&(e, z, _)| (e, z)).collect();
+    let validation_log_prob = scores.iter().map(|&(e, _, l)| (e, l)).collect();
     let selection = Selection {
         validation_zsl,
+        validation_log_prob,
         chosen_epoch,
         criterion: CRITERION.into(),
     };
@@ -930,4 +956,30 @@ pub fn export_sa_dvae(
         &names,
         split.classes.unseen.len(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_epoch;
+
+    #[test]
+    fn ties_in_accuracy_go_to_the_higher_log_probability() {
+        // The demo's run 1 tied epochs 4 to 10 at one accuracy: the earliest
+        // epoch then flipped with one sample. The log-probability decides.
+        let scores = [
+            (1, 0.30, -1.9),
+            (2, 0.40, -1.5),
+            (3, 0.40, -1.2),
+            (4, 0.40, -1.4),
+            (5, 0.35, -1.0),
+        ];
+        assert_eq!(choose_epoch(&scores), 3);
+    }
+
+    #[test]
+    fn accuracy_comes_first_and_full_ties_go_to_the_earliest_epoch() {
+        assert_eq!(choose_epoch(&[(1, 0.2, -0.1), (2, 0.3, -5.0)]), 2);
+        assert_eq!(choose_epoch(&[(1, 0.3, -1.0), (2, 0.3, -1.0)]), 1);
+        assert_eq!(choose_epoch(&[]), 0);
+    }
 }
