@@ -116,6 +116,22 @@ fn decimal(s: &[u8], mut i: usize) -> Option<(f64, usize)> {
     Some((if negative { -value } else { value }, i))
 }
 
+/// How far from `s[i]` the first blank byte (up to `b' '`) lies, when one
+/// lies within 16 bytes. Each field's end is found this way, independently
+/// of parsing it, so that the processor can parse several fields at once
+/// instead of waiting for one number to end before starting the next.
+#[inline(always)]
+fn blank_offset(s: &[u8], i: usize) -> Option<usize> {
+    // Bit 7 of each byte below 0x21: exact for the lowest such byte (borrows
+    // only run upwards), which is the only one used.
+    let blanks = |w: u64| w.wrapping_sub(ONES * 0x21) & !w & (ONES * 0x80);
+    let low = blanks(word(s, i)?);
+    let high = blanks(word(s, i + 8)?);
+    let both = (u128::from(high) << 64) | u128::from(low);
+    let offset = (both.trailing_zeros() / 8) as usize;
+    (offset < 16).then_some(offset)
+}
+
 /// The first index from `i` on that is not a blank (a byte up to `b' '`,
 /// as in [`crate::text::Fields`]), or `len`.
 #[inline(always)]
@@ -133,17 +149,19 @@ fn skip_blanks(s: &[u8], mut i: usize, len: usize) -> usize {
 /// parse this line with the general parser.
 #[inline]
 pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32]) -> Option<u8> {
-    let mut i = 0;
+    let mut i = skip_blanks(s, 0, len);
     for slot in floats.iter_mut() {
-        i = skip_blanks(s, i, len);
         if i >= len {
             return None;
         }
-        let (value, end) = decimal(s, i)?;
+        let end = i + blank_offset(s, i)?;
+        let (value, parsed_to) = decimal(s, i)?;
+        if parsed_to != end {
+            return None;
+        }
         *slot = value as f32;
-        i = end;
+        i = skip_blanks(s, end, len);
     }
-    i = skip_blanks(s, i, len);
     let (n, v) = digit_run(word(s, i)?);
     if i >= len || n == 0 || n > 3 || *s.get(i + n)? > b' ' {
         return None;
