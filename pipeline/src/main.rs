@@ -46,8 +46,10 @@ enum Command {
         /// The dataset folder (holding manifest.yaml).
         dir: PathBuf,
     },
-    /// Measure conversion throughput (MB/s, files/s) against its floor: reading
-    /// the same bytes and parsing every number, nothing else.
+    /// Measure conversion throughput against the machine: three passes over the
+    /// same files, (1) read only (count newlines), (2) parse every number with
+    /// an external parser (fast-float2) and nothing else, (3) the full
+    /// conversion; each in MB/s, files/s and MB/s per core (bytes over CPU time).
     ///
     /// Takes the flags of `convert` and converts into --out (add --overwrite to
     /// measure again into the same folder).
