@@ -1,8 +1,12 @@
 //! `convert`: raw files -> cleaned samples -> Parquet shards + manifest.
 //!
 //! Inputs are sorted and cut into fixed runs of `files_per_shard` files; each
-//! run becomes one shard, converted by one worker, so the bytes of every shard
-//! are the same whatever the thread count. A bad file is quarantined with its
+//! run becomes one shard. Shards convert in parallel, and so do the files of
+//! one shard: they are parsed, cleaned and transformed in windows of a few
+//! files per worker while the previous window is written, and the writer
+//! takes each window's samples in file order. The bytes of every shard are
+//! therefore the same whatever the thread count, and memory holds at most two
+//! windows per shard in progress. A bad file is quarantined with its
 //! line and reason and everything else converts. Shards are renamed into place
 //! when complete and the manifest is written last, atomically. A conversion
 //! that was killed resumes: a rerun keeps the shards it had finished (see
@@ -10,6 +14,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
@@ -32,6 +37,10 @@ use crate::transform::Chain;
 
 /// Input files per shard by default (about 1000 samples, 50-150 MB of Parquet).
 pub const FILES_PER_SHARD: usize = 1000;
+/// Files each worker parses per window of a shard: enough to keep every
+/// worker busy while the previous window is written, few enough to keep
+/// memory small (an NTU sample is at most a few hundred kB).
+const FILES_PER_WORKER: usize = 4;
 
 /// What to convert and where.
 #[derive(Debug, Clone)]
@@ -89,6 +98,8 @@ pub struct ConvertReport {
     pub reused_shards: usize,
     /// Shards (including shards with no rows) in this run.
     pub total_shards: usize,
+    /// Worker threads that converted at least one file.
+    pub workers: usize,
     pub elapsed: Duration,
 }
 
@@ -141,7 +152,14 @@ pub fn convert(
     let shard_dir = prepare_output(opts)?;
     progress.start(inputs.len() as u64);
     let classes = class_table(opts.dataset);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| PipelineError::Usage(format!("cannot start worker threads: {e}")))?;
     let job = Job {
+        busy: (0..pool.current_num_threads())
+            .map(|_| AtomicBool::new(false))
+            .collect(),
         prefix: opts.shard_prefix(),
         settings: settings(opts, &chain),
         dataset: opts.dataset,
@@ -151,10 +169,6 @@ pub fn convert(
         chain: &chain,
         progress,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| PipelineError::Usage(format!("cannot start worker threads: {e}")))?;
     let chunks: Vec<(usize, &[Input])> = inputs
         .chunks(opts.files_per_shard.max(1))
         .enumerate()
@@ -183,6 +197,15 @@ pub fn convert(
         quarantine.extend(outcome.quarantine);
     }
     counts.quarantined = quarantine.len() as u64;
+    let workers = job
+        .busy
+        .iter()
+        .filter(|b| b.load(Ordering::Relaxed))
+        .count();
+    tracing::info!(
+        "{workers} of {} worker threads converted files",
+        job.busy.len()
+    );
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -226,6 +249,7 @@ pub fn convert(
         manifest,
         reused_shards,
         total_shards: chunks.len(),
+        workers,
         elapsed: started.elapsed(),
     })
 }
@@ -355,8 +379,72 @@ struct ShardOutcome {
     reused: bool,
 }
 
+/// What one input file produced.
+struct FileOutcome {
+    records: Vec<SampleRecord>,
+    quarantine: Vec<QuarantineEntry>,
+    /// The file's size.
+    bytes: u64,
+}
+
+/// A shard being written: its rows are grouped into row groups of
+/// [`ROW_GROUP_ROWS`] in file order, whatever the windows were.
+struct ShardBuilder<'d> {
+    dir: &'d Path,
+    file: String,
+    writer: Option<ShardWriter>,
+    group: Vec<SampleRecord>,
+    outcome: ShardOutcome,
+}
+
+impl ShardBuilder<'_> {
+    /// Appends the samples of a window of files, in file order.
+    fn add(&mut self, files: Vec<FileOutcome>) -> Result<(), PipelineError> {
+        for file in files {
+            self.outcome.raw_bytes += file.bytes;
+            self.outcome.quarantine.extend(file.quarantine);
+            for record in file.records {
+                self.group.push(record);
+                if self.group.len() == ROW_GROUP_ROWS {
+                    self.flush()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), PipelineError> {
+        if self.group.is_empty() {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            self.writer = Some(ShardWriter::create(self.dir, &self.file)?);
+        }
+        self.writer
+            .as_mut()
+            .expect("created above")
+            .write(&self.group)?;
+        self.group.clear();
+        Ok(())
+    }
+
+    /// Writes the last row group and renames the shard into place (no file
+    /// when every input was quarantined).
+    fn finish(mut self) -> Result<ShardOutcome, PipelineError> {
+        self.flush()?;
+        if let Some(w) = self.writer.take() {
+            let entry = w.finish()?;
+            self.outcome.samples = entry.rows;
+            self.outcome.entry = Some(entry);
+        }
+        Ok(self.outcome)
+    }
+}
+
 /// Everything a worker needs, shared read-only.
 struct Job<'a> {
+    /// One flag per worker thread, set when it converts a file.
+    busy: Vec<AtomicBool>,
     /// Shard files are `{prefix}{index:05}.parquet`.
     prefix: String,
     /// The settings part of every shard's fingerprint.
@@ -394,32 +482,39 @@ impl Job<'_> {
             });
         }
         resume::forget(dir, &file)?;
-        let mut outcome = ShardOutcome {
-            entry: None,
-            quarantine: Vec::new(),
-            samples: 0,
-            raw_bytes: 0,
-            reused: false,
+        let mut shard = ShardBuilder {
+            dir,
+            file: file.clone(),
+            writer: None,
+            group: Vec::with_capacity(ROW_GROUP_ROWS),
+            outcome: ShardOutcome {
+                entry: None,
+                quarantine: Vec::new(),
+                samples: 0,
+                raw_bytes: 0,
+                reused: false,
+            },
         };
-        let mut writer: Option<ShardWriter> = None;
-        let mut group: Vec<SampleRecord> = Vec::with_capacity(ROW_GROUP_ROWS);
-        for input in inputs {
-            let (records, bytes) = self.input(input, &mut outcome.quarantine);
-            outcome.raw_bytes += bytes;
-            self.progress.file_done(bytes);
-            for record in records {
-                group.push(record);
-                if group.len() == ROW_GROUP_ROWS {
-                    self.flush(dir, &file, &mut writer, &mut group)?;
-                }
-            }
+        // Window k is parsed by every worker while window k - 1 is written.
+        let window = rayon::current_num_threads() * FILES_PER_WORKER;
+        let mut parsed: Vec<FileOutcome> = Vec::new();
+        for files in inputs.chunks(window) {
+            let done = std::mem::take(&mut parsed);
+            let (written, next) = rayon::join(
+                || shard.add(done),
+                || {
+                    files
+                        .par_iter()
+                        .with_max_len(1)
+                        .map(|input| self.input(input))
+                        .collect()
+                },
+            );
+            written?;
+            parsed = next;
         }
-        self.flush(dir, &file, &mut writer, &mut group)?;
-        if let Some(w) = writer {
-            let entry = w.finish()?;
-            outcome.samples = entry.rows;
-            outcome.entry = Some(entry);
-        }
+        shard.add(parsed)?;
+        let outcome = shard.finish()?;
         resume::write(
             dir,
             &file,
@@ -452,26 +547,23 @@ impl Job<'_> {
         (fingerprint.finish(), sizes)
     }
 
-    fn flush(
-        &self,
-        dir: &Path,
-        file: &str,
-        writer: &mut Option<ShardWriter>,
-        group: &mut Vec<SampleRecord>,
-    ) -> Result<(), PipelineError> {
-        if group.is_empty() {
-            return Ok(());
+    /// Converts one raw file into its samples, quarantining what fails.
+    fn input(&self, input: &Input) -> FileOutcome {
+        if let Some(flag) = rayon::current_thread_index().and_then(|i| self.busy.get(i)) {
+            flag.store(true, Ordering::Relaxed);
         }
-        if writer.is_none() {
-            *writer = Some(ShardWriter::create(dir, file)?);
+        let mut quarantine = Vec::new();
+        let (records, bytes) = self.file_records(input, &mut quarantine);
+        self.progress.file_done(bytes);
+        FileOutcome {
+            records,
+            quarantine,
+            bytes,
         }
-        writer.as_mut().expect("created above").write(group)?;
-        group.clear();
-        Ok(())
     }
 
-    /// Converts one raw file into its samples, quarantining what fails.
-    fn input(
+    /// The samples of one raw file; what fails goes to `quarantine`.
+    fn file_records(
         &self,
         input: &Input,
         quarantine: &mut Vec<QuarantineEntry>,
@@ -640,7 +732,7 @@ impl Job<'_> {
 }
 
 /// Maps a file read-only (`None` for an empty file, which cannot be mapped).
-fn map_file(path: &Path) -> Result<Option<Mmap>, SampleError> {
+pub(crate) fn map_file(path: &Path) -> Result<Option<Mmap>, SampleError> {
     let file = File::open(path).map_err(|e| SampleError::Io(e.to_string()))?;
     let len = file
         .metadata()

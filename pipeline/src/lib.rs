@@ -17,6 +17,7 @@ pub mod ntu;
 pub mod pku;
 pub mod resume;
 pub mod rng;
+pub mod scan;
 pub mod shard;
 pub mod split;
 pub mod synth;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::error::ParseError;
 use crate::frames::{Body, Frames, Sequence};
+use crate::scan;
 use crate::text::{parse_count_line, parse_f32, parse_uint, Fields, Lines};
 
 /// Joint fields per line: x y z depthX depthY colorX colorY oriW oriX oriY oriZ trackingState.
@@ -130,8 +131,17 @@ pub fn parse(data: &[u8]) -> Result<NtuSkeleton, ParseError> {
             }
             let mut joints = [Joint::default(); 25];
             for (j, joint) in joints.iter_mut().enumerate() {
-                let text = lines.expect_line(&|| format!("joint {} of {}", j + 1, what()))?;
-                *joint = parse_joint(text, lines.line_no())?;
+                let (text, rest) =
+                    lines
+                        .next_line_and_rest()
+                        .ok_or_else(|| ParseError::Truncated {
+                            line: lines.line_no() + 1,
+                            expected: format!("joint {} of {}", j + 1, what()),
+                        })?;
+                *joint = match fast_joint(text.len(), rest) {
+                    Some(parsed) => parsed,
+                    None => parse_joint(text, lines.line_no())?,
+                };
             }
             out.push(NtuBody { info, joints });
         }
@@ -180,6 +190,21 @@ fn parse_body_info(text: &[u8], line: u64) -> Result<BodyInfo, ParseError> {
         return Err(field_count_error(text, line, "body", BODY_FIELDS));
     }
     Ok(info)
+}
+
+/// A joint line of plain decimals, read by the fast path of [`crate::scan`];
+/// `None` leaves it to [`parse_joint`].
+#[inline]
+fn fast_joint(len: usize, rest: &[u8]) -> Option<Joint> {
+    let mut v = [0f32; JOINT_FIELDS - 1];
+    let tracking_state = scan::floats_then_small_uint(rest, len, &mut v)?;
+    Some(Joint {
+        xyz: [v[0], v[1], v[2]],
+        depth: [v[3], v[4]],
+        color: [v[5], v[6]],
+        orientation: [v[7], v[8], v[9], v[10]],
+        tracking_state,
+    })
 }
 
 fn parse_joint(text: &[u8], line: u64) -> Result<Joint, ParseError> {

@@ -47,8 +47,11 @@ fn properties() -> WriterProperties {
     let joints = ColumnPath::new(vec![col::JOINTS.into(), "list".into(), "item".into()]);
     WriterProperties::builder()
         .set_created_by(CREATED_BY.into())
+        // Level 1 rather than 3: on byte-split floats it compresses as well
+        // (596 generated NTU-60 files: 14.23 MB against 14.30 MB), costs a
+        // tenth less conversion CPU, and reads as fast (pyarrow, one thread).
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(3).expect("valid zstd level"),
+            ZstdLevel::try_new(1).expect("valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         // Float coordinates compress far better split by byte than dictionary-coded.

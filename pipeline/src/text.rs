@@ -43,6 +43,13 @@ impl<'a> Lines<'a> {
         Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
 
+    /// The next line and the whole rest of the buffer from its first byte
+    /// (for parsers that read ahead, see [`crate::scan`]).
+    pub fn next_line_and_rest(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        let rest = self.data.get(self.pos..)?;
+        self.next_line().map(|line| (line, rest))
+    }
+
     /// The next line that is expected to exist; `what` names it for the error.
     pub fn expect_line(&mut self, what: &dyn Fn() -> String) -> Result<&'a [u8], ParseError> {
         self.next_line().ok_or_else(|| ParseError::Truncated {

@@ -76,6 +76,47 @@ fn one_and_two_threads_write_identical_bytes() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// Parallelism within a shard: 200 files fit one shard, and two threads
+/// still both convert files (counted, not timed), writing the bytes one
+/// thread writes, quarantine included.
+#[test]
+fn two_threads_share_one_shard_and_write_the_same_bytes() {
+    use skel_pipeline::synth::{generate, Scale, SynthConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = tmp.path().join("raw");
+    let cfg = SynthConfig {
+        damage_rate: 0.05,
+        ..SynthConfig::new(Dataset::Ntu60, Scale::PerClass(4), 5)
+    };
+    generate(&cfg, &raw, &|_| {}).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&raw)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for extra in &files[200..] {
+        std::fs::remove_file(extra).unwrap();
+    }
+    let mut outputs = Vec::new();
+    for threads in [1, 2] {
+        let out = tmp.path().join(format!("out-{threads}"));
+        let mut opts = options(Dataset::Ntu60, &raw, &out, Preset::Ctrgcn);
+        opts.threads = Some(threads);
+        let report = convert(&opts, &NoProgress).unwrap();
+        assert_eq!(report.total_shards, 1);
+        assert_eq!(report.manifest.counts.files, 200);
+        assert_eq!(report.workers, threads, "workers at --threads {threads}");
+        let manifest = std::fs::read(out.join(MANIFEST_FILE)).unwrap();
+        outputs.push((manifest, shard_bytes(&out)));
+    }
+    let quarantined = Manifest::read(&tmp.path().join("out-1").join(MANIFEST_FILE))
+        .unwrap()
+        .quarantine
+        .len();
+    assert!(quarantined > 0, "the damaged files are quarantined");
+    assert_eq!(outputs[0], outputs[1]);
+}
+
 #[test]
 fn verify_detects_flipped_missing_and_truncated_shards() {
     let tmp = tempfile::tempdir().unwrap();
