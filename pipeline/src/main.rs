@@ -161,10 +161,7 @@ fn run_export(args: ExportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             w.bytes as f64 / 1e6
         );
     }
-    println!(
-        "exported in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("exported in {:.1} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }
 

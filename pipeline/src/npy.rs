@@ -163,10 +163,14 @@ pub fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
         [n] => format!("({n},)"),
         dims => format!(
             "({})",
-            dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            dims.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     if let Some(first) = shape.first() {
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.to_string().len())));
     }
@@ -211,6 +215,22 @@ mod tests {
         let wide: NpyArray<f64> = read(&path).unwrap();
         assert_eq!(wide.data[5], 2.5);
         assert!(matches!(read::<i64>(&path), Err(NpyError::Type { .. })));
+    }
+
+    /// What `np.save` writes for float32 zeros of shape (2, 3) and (): the
+    /// dict, NumPy's 21-digit growth room, padding to 128 bytes.
+    #[test]
+    fn header_is_numpys() {
+        let h = header("<f4", &[2, 3]);
+        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+        assert_eq!(h.len(), 128);
+        assert_eq!(&h[..10], b"\x93NUMPY\x01\x00v\x00");
+        assert_eq!(&h[10..10 + dict.len()], dict);
+        assert!(h[10 + dict.len()..127].iter().all(|&b| b == b' '));
+        assert_eq!(h[127], b'\n');
+        assert_eq!(header("<f8", &[]).len(), 128);
+        let long = header("<f4", &[56578, 3, 300, 25, 2]);
+        assert_eq!((long.len() % 64, long[long.len() - 1]), (0, b'\n'));
     }
 
     /// Found by fuzzing (`npy` crash-2001ed9c): the product of the header's

@@ -92,7 +92,12 @@ pub fn write(
 ) -> Result<Vec<Written>, PipelineError> {
     let dataset = job.manifest.dataset;
     let plans: Vec<Lists> = protocols.iter().map(|&p| lists(dataset, p)).collect();
-    job.check_targets(&plans.iter().map(|l| job.out.join(l.file)).collect::<Vec<_>>())?;
+    job.check_targets(
+        &plans
+            .iter()
+            .map(|l| job.out.join(l.file))
+            .collect::<Vec<_>>(),
+    )?;
     let frames = job
         .samples
         .iter()

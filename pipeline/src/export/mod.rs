@@ -97,10 +97,7 @@ pub fn protocols_of(dataset: Dataset) -> Vec<Protocol> {
 
 /// Checks the dataset against the format and writes the files; `progress`
 /// gets the number of rows written since its last call.
-pub fn export(
-    opts: &ExportOptions,
-    progress: &dyn Fn(u64),
-) -> Result<Vec<Written>, PipelineError> {
+pub fn export(opts: &ExportOptions, progress: &dyn Fn(u64)) -> Result<Vec<Written>, PipelineError> {
     let manifest = Manifest::read(&opts.dir.join(MANIFEST_FILE))?;
     if manifest.part.is_some() {
         return Err(PipelineError::Usage(format!(
@@ -161,13 +158,11 @@ fn check(opts: &ExportOptions, manifest: &Manifest) -> Result<(), PipelineError>
         )));
     }
     for &p in &opts.protocols {
-        protocol::check(manifest.dataset, p).map_err(|reason| {
-            PipelineError::Usage(format!("--protocol {}: {reason}", p.name()))
-        })?;
+        protocol::check(manifest.dataset, p)
+            .map_err(|reason| PipelineError::Usage(format!("--protocol {}: {reason}", p.name())))?;
     }
-    let streams_allowed = opts.format == Format::Agcn
-        || opts.streams.is_empty()
-        || opts.streams == [Stream::Joint];
+    let streams_allowed =
+        opts.format == Format::Agcn || opts.streams.is_empty() || opts.streams == [Stream::Joint];
     if !streams_allowed {
         return Err(PipelineError::Usage(format!(
             "--streams is for --format agcn (2s-AGCN / MS-G3D); {} reads joints only",

@@ -204,3 +204,51 @@ impl<W: Write> Pickler<W> {
         self.op(BUILD)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pickle(write: impl FnOnce(&mut Pickler<Vec<u8>>) -> io::Result<()>) -> Vec<u8> {
+        let mut p = Pickler::new(Vec::new()).unwrap();
+        write(&mut p).unwrap();
+        p.finish().unwrap()
+    }
+
+    /// The bytes of Python's `pickle.dumps(v, 3)`.
+    #[test]
+    fn ints_are_what_python_writes() {
+        for (v, python) in [
+            (5, &b"\x80\x03K\x05."[..]),
+            (300, b"\x80\x03M,\x01."),
+            (70000, b"\x80\x03Jp\x11\x01\x00."),
+            (-1, b"\x80\x03J\xff\xff\xff\xff."),
+        ] {
+            assert_eq!(pickle(|p| p.int(v)), python, "{v}");
+        }
+    }
+
+    #[test]
+    fn lists_are_appended_in_batches() {
+        let bytes = pickle(|p| p.int_list((0..2500).map(|_| 7)));
+        let appends = bytes.iter().filter(|&&b| b == APPENDS).count();
+        let marks = bytes.iter().filter(|&&b| b == MARK).count();
+        assert_eq!((appends, marks), (3, 3));
+        // PROTO 3, `](`, the items, two `e(`, the last `e`, STOP.
+        assert_eq!(bytes.len(), 2 + 2 + 2 * 2500 + 2 * 2 + 1 + 1);
+    }
+
+    #[test]
+    fn an_array_carries_its_raw_values() {
+        let data = [1.5f32, -2.0, 0.25, 8.0, 0.0, 3.0];
+        let bytes = pickle(|p| p.f32_array(&[2, 3], &data));
+        let raw: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let at = bytes
+            .windows(raw.len())
+            .position(|w| w == raw)
+            .expect("values in the pickle");
+        assert_eq!(&bytes[at - 2..at], &[SHORT_BINBYTES, 24]);
+        let global = b"cnumpy.core.multiarray\n_reconstruct\n";
+        assert!(bytes.windows(global.len()).any(|w| w == global));
+    }
+}

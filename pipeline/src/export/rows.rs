@@ -1,7 +1,6 @@
 //! The samples of a converted dataset, indexed once from their metadata
 //! and then read back one Parquet row group at a time in any order.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -72,7 +71,8 @@ fn open_metadata(path: &Path) -> Result<ArrowReaderMetadata, PipelineError> {
 /// consecutive requests stay inside it (one row group in memory).
 pub struct RowReader {
     paths: Vec<PathBuf>,
-    metadata: HashMap<usize, ArrowReaderMetadata>,
+    /// Each shard's footer, read on first use.
+    metadata: Vec<Option<ArrowReaderMetadata>>,
     cached: Option<((usize, usize), Vec<SampleRecord>)>,
 }
 
@@ -84,7 +84,7 @@ impl RowReader {
                 .iter()
                 .map(|s| Manifest::shard_path(dir, s))
                 .collect(),
-            metadata: HashMap::new(),
+            metadata: vec![None; manifest.shards.len()],
             cached: None,
         }
     }
@@ -114,20 +114,20 @@ impl RowReader {
 
     fn decode(&mut self, shard: usize, group: usize) -> Result<Vec<SampleRecord>, PipelineError> {
         let path = &self.paths[shard];
-        if !self.metadata.contains_key(&shard) {
-            self.metadata.insert(shard, open_metadata(path)?);
-        }
+        let metadata = match &self.metadata[shard] {
+            Some(m) => m.clone(),
+            None => self.metadata[shard].insert(open_metadata(path)?).clone(),
+        };
         let parquet_err = |source| PipelineError::Parquet {
             path: path.clone(),
             source,
         };
         let file = File::open(path).map_err(PipelineError::io(path))?;
-        let reader =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata[&shard].clone())
-                .with_row_groups(vec![group])
-                .with_batch_size(crate::shard::ROW_GROUP_ROWS)
-                .build()
-                .map_err(parquet_err)?;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+            .with_row_groups(vec![group])
+            .with_batch_size(crate::shard::ROW_GROUP_ROWS)
+            .build()
+            .map_err(parquet_err)?;
         let mut rows = Vec::new();
         for batch in reader {
             let arrow_err = |source| PipelineError::Arrow {

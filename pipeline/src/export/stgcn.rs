@@ -173,9 +173,7 @@ pub fn write(
                 if record.frames as usize != FRAMES {
                     return Err(PipelineError::Usage(format!(
                         "sample {}: {} frames, where the {} preset pads every sample to {FRAMES}",
-                        record.sample,
-                        record.frames,
-                        job.manifest.preset
+                        record.sample, record.frames, job.manifest.preset
                     )));
                 }
                 to_ctvm(&record.joints, &mut ctvm);
@@ -235,7 +233,8 @@ fn bones(joints: &[f32], out: &mut [f32]) {
         for t in 0..FRAMES {
             for &(a, b) in &BONE_PAIRS {
                 for m in 0..ACTORS {
-                    out[at(c, t, a - 1, m)] = joints[at(c, t, a - 1, m)] - joints[at(c, t, b - 1, m)];
+                    out[at(c, t, a - 1, m)] =
+                        joints[at(c, t, a - 1, m)] - joints[at(c, t, b - 1, m)];
                 }
             }
         }
