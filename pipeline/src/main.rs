@@ -89,6 +89,12 @@ struct ExportArgs {
     /// default: every protocol of the dataset, as the toolboxes' scripts do).
     #[arg(long, value_enum, value_delimiter = ',')]
     protocol: Vec<ProtocolArg>,
+    /// Export a zero-shot split file's main phase instead of protocols:
+    /// train_seen trains, test_seen + test_unseen test (or validate); the
+    /// files are named after the split file (NAME.npz, NAME/train_data.npy,
+    /// split keys NAME_train / NAME_val).
+    #[arg(long, value_name = "FILE", conflicts_with = "protocol")]
+    split: Option<PathBuf>,
     /// Output folder (created): the folder to point the toolbox's config at.
     #[arg(long)]
     out: PathBuf,
@@ -125,7 +131,7 @@ enum StreamArg {
 }
 
 fn run_export(args: ExportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    use skel_pipeline::export::{export, ExportOptions, Format, Stream};
+    use skel_pipeline::export::{export, ExportOptions, ExportProgress, Format, Stream};
     let opts = ExportOptions {
         dir: args.dir.clone(),
         format: match args.format {
@@ -135,6 +141,7 @@ fn run_export(args: ExportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             FormatArg::Pyskl => Format::Pyskl,
         },
         protocols: args.protocol.into_iter().map(Protocol::from).collect(),
+        split: args.split,
         out: args.out,
         streams: args
             .streams
@@ -147,11 +154,25 @@ fn run_export(args: ExportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             .collect(),
         overwrite: args.overwrite,
     };
-    let bar = Bar::new(quiet);
-    bar.0.set_prefix("exporting");
+    struct Rows(ProgressBar);
+    impl ExportProgress for Rows {
+        fn start(&self, rows: u64) {
+            self.0.set_length(rows);
+        }
+        fn rows_done(&self, rows: u64) {
+            self.0.inc(rows);
+        }
+    }
+    let bar = Rows(Bar::new(quiet).0);
+    bar.0.set_style(
+        ProgressStyle::with_template(
+            "{spinner} exporting [{elapsed_precise}] {wide_bar} {pos}/{len} samples ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
+    );
     let started = std::time::Instant::now();
-    let written = export(&opts, &|n| bar.0.inc(n))
-        .with_context(|| format!("exporting {}", args.dir.display()))?;
+    let written =
+        export(&opts, &bar).with_context(|| format!("exporting {}", args.dir.display()))?;
     bar.0.finish_and_clear();
     for w in &written {
         println!(

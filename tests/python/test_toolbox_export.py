@@ -283,3 +283,42 @@ def test_refusals_name_the_fix_and_leave_nothing(stgcn60, ctrgcn60, tmp_path):
     export(ctrgcn60, out, "ctrgcn", "--protocol", "cross-view", "--overwrite")
     assert (out / "NTU60_CV.npz").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["NTU60_CV.npz"]
+
+
+def split_parts(path):
+    """{part: [sample names]} of a split file's `parts:` (plain YAML lists)."""
+    parts, current, inside = {}, None, False
+    for line in path.read_text().splitlines():
+        if line == "parts:":
+            inside = True
+        elif inside and line.startswith("  - "):
+            parts[current].append(line[4:])
+        elif inside and line.startswith("  ") and line.endswith(":"):
+            current = line.strip()[:-1]
+            parts[current] = []
+        elif inside and not line.startswith(" "):
+            inside = False
+    return parts
+
+
+def test_a_split_files_main_phase(ctrgcn60, stgcn60, tmp_path):
+    run("split", ctrgcn60, "--unseen", "5", "--runs", "1", "--out", tmp_path / "splits")
+    (split,) = (tmp_path / "splits").glob("*.yaml")
+    parts = split_parts(split)
+    train = sorted(parts["train_seen"])
+    test = sorted(parts["test_seen"] + parts["test_unseen"])
+    assert train and parts["test_seen"] and parts["test_unseen"]
+    out = export(ctrgcn60, tmp_path / "out", "ctrgcn", "--split", split)
+    rows = shard_rows(ctrgcn60)
+    frames = max(r["valid_frames"] for r in rows.values())
+    npz = np.load(out / f"{split.stem}.npz")
+    for names, x, y in [(train, npz["x_train"], npz["y_train"]), (test, npz["x_test"], npz["y_test"])]:
+        assert list(np.where(y > 0)[1]) == [rows[n]["label"] for n in names]
+        for i, n in enumerate(names):
+            np.testing.assert_array_equal(x[i], rows[n]["joints"].reshape(-1, 150)[:frames])
+    export(ctrgcn60, tmp_path / "pyskl", "pyskl", "--split", split)
+    with open(tmp_path / "pyskl" / "ntu60_3danno.pkl", "rb") as f:
+        pkl = pickle.load(f)
+    assert pkl["split"] == {f"{split.stem}_train": train, f"{split.stem}_val": test}
+    other = run("export", stgcn60, "--format", "stgcn", "--split", split, "--out", tmp_path / "x", check=False)
+    assert other.returncode == 1 and "make the split again from this dataset" in other.stderr

@@ -17,7 +17,7 @@ use skel_schemas::{Dataset, Protocol, SampleRecord};
 
 use super::npz::NpzWriter;
 use super::rows::{RowReader, SampleInfo};
-use super::{Job, TempFile, Written};
+use super::{Job, Partition, TempFile, Written};
 use crate::error::PipelineError;
 use crate::npy;
 use crate::split::protocol::{NTU120_EXTRA_TRAIN_SUBJECTS, NTU60_TRAIN_SUBJECTS};
@@ -85,17 +85,41 @@ fn ordered<'a>(samples: &'a [SampleInfo], lists: &Lists, ids: &[u16]) -> Vec<&'a
         .collect()
 }
 
+/// One npz to write: its file name, training and test samples in order.
+struct Plan<'a> {
+    file: String,
+    train: Vec<&'a SampleInfo>,
+    test: Vec<&'a SampleInfo>,
+}
+
+fn plan<'a>(job: &Job<'a>, partition: &Partition<'a>) -> Plan<'a> {
+    match partition {
+        Partition::Protocol(p) => {
+            let lists = lists(job.manifest.dataset, *p);
+            Plan {
+                file: lists.file.to_owned(),
+                train: ordered(job.samples, &lists, &lists.train),
+                test: ordered(job.samples, &lists, &lists.test),
+            }
+        }
+        Partition::Split { name, train, test } => Plan {
+            file: format!("{name}.npz"),
+            train: train.clone(),
+            test: test.clone(),
+        },
+    }
+}
+
 pub fn write(
     job: &Job,
     reader: &mut RowReader,
-    protocols: &[Protocol],
+    partitions: &[Partition],
 ) -> Result<Vec<Written>, PipelineError> {
-    let dataset = job.manifest.dataset;
-    let plans: Vec<Lists> = protocols.iter().map(|&p| lists(dataset, p)).collect();
+    let plans: Vec<Plan> = partitions.iter().map(|p| plan(job, p)).collect();
     job.check_targets(
         &plans
             .iter()
-            .map(|l| job.out.join(l.file))
+            .map(|p| job.out.join(&p.file))
             .collect::<Vec<_>>(),
     )?;
     let frames = job
@@ -106,14 +130,12 @@ pub fn write(
         .unwrap_or(0);
     let classes = job.manifest.classes.len();
     let mut written = Vec::new();
-    for plan in &plans {
-        let train = ordered(job.samples, plan, &plan.train);
-        let test = ordered(job.samples, plan, &plan.test);
-        let path = job.out.join(plan.file);
+    for Plan { file, train, test } in &plans {
+        let path = job.out.join(file);
         let (temp, file) = TempFile::create(&path)?;
         let io = super::io_error(temp.tmp());
         let mut npz = NpzWriter::new(file);
-        for (x, y, part) in [("x_train", "y_train", &train), ("x_test", "y_test", &test)] {
+        for (x, y, part) in [("x_train", "y_train", train), ("x_test", "y_test", test)] {
             npz.start(&format!("{x}.npy")).map_err(io)?;
             npz.write(&npy::header("<f4", &[part.len(), frames, FRAME_LEN]))
                 .map_err(io)?;
@@ -123,7 +145,7 @@ pub fn write(
                 super::check_row(record, 2)?;
                 x_row(record, frames, &mut bytes);
                 npz.write(&bytes).map_err(io)?;
-                (job.progress)(1);
+                job.progress.rows_done(1);
             }
             npz.finish_member().map_err(io)?;
             npz.start(&format!("{y}.npy")).map_err(io)?;

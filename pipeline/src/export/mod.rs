@@ -10,13 +10,16 @@ pub mod pyskl;
 pub mod rows;
 pub mod stgcn;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use skel_schemas::{Dataset, Manifest, Preset, Protocol, MANIFEST_FILE};
+use skel_schemas::{Dataset, Manifest, Preset, Protocol, SplitFile, MANIFEST_FILE};
 
 use crate::error::PipelineError;
+use crate::shard::hash_file;
 use crate::split::protocol;
+use rows::SampleInfo;
 
 /// The toolbox whose files are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,8 +70,11 @@ pub struct ExportOptions {
     /// The converted dataset (holding `manifest.yaml`).
     pub dir: PathBuf,
     pub format: Format,
-    /// The protocols to write; empty: every protocol of the dataset.
+    /// The protocols to write; empty (and no `split`): every protocol of the dataset.
     pub protocols: Vec<Protocol>,
+    /// A zero-shot split file instead of protocols: its main phase,
+    /// `train_seen` training and `test_seen` + `test_unseen` testing.
+    pub split: Option<PathBuf>,
     /// Output folder (created).
     pub out: PathBuf,
     /// `agcn` only; empty means joints only.
@@ -95,9 +101,104 @@ pub fn protocols_of(dataset: Dataset) -> Vec<Protocol> {
     }
 }
 
-/// Checks the dataset against the format and writes the files; `progress`
-/// gets the number of rows written since its last call.
-pub fn export(opts: &ExportOptions, progress: &dyn Fn(u64)) -> Result<Vec<Written>, PipelineError> {
+/// Which samples train and which test in one exported set.
+pub enum Partition<'a> {
+    /// A sample protocol, split as each toolbox's own script splits it.
+    Protocol(Protocol),
+    /// A split file's main phase, named after the file (`name.npz`,
+    /// `name/train_data.npy`, `name_train`); samples in name order.
+    Split {
+        name: String,
+        train: Vec<&'a SampleInfo>,
+        test: Vec<&'a SampleInfo>,
+    },
+}
+
+impl<'a> Partition<'a> {
+    /// The name st-gcn's folders and PySKL's split keys use: `xsub`,
+    /// `xview`, `xset`, or the split file's name.
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Protocol(Protocol::CrossSubject) => "xsub",
+            Self::Protocol(Protocol::CrossView) => "xview",
+            Self::Protocol(Protocol::CrossSetup) => "xset",
+            Self::Split { name, .. } => name,
+        }
+    }
+
+    /// Training and test samples in name order (a protocol as
+    /// `ntu_gendata.py` splits it: by the published subjects, cameras, setups).
+    pub fn sets(
+        &self,
+        job: &Job<'a>,
+    ) -> Result<(Vec<&'a SampleInfo>, Vec<&'a SampleInfo>), PipelineError> {
+        let p = match self {
+            Self::Split { train, test, .. } => return Ok((train.clone(), test.clone())),
+            Self::Protocol(p) => *p,
+        };
+        let (mut train, mut test) = (Vec::new(), Vec::new());
+        for s in job.samples {
+            let is_train =
+                protocol::is_train(&s.record, job.manifest.dataset, p).map_err(|reason| {
+                    PipelineError::Usage(format!("--protocol {}: {reason}", p.name()))
+                })?;
+            if is_train { &mut train } else { &mut test }.push(s);
+        }
+        Ok((train, test))
+    }
+}
+
+/// The training and test samples of a split file, checked against the dataset.
+fn split_partition<'a>(
+    path: &Path,
+    dir: &Path,
+    samples: &'a [SampleInfo],
+) -> Result<Partition<'a>, PipelineError> {
+    let split = SplitFile::read(path)?;
+    let (sha, _) = hash_file(&dir.join(MANIFEST_FILE))?;
+    split.check_manifest(path, &sha)?;
+    let by_name: HashMap<&str, &SampleInfo> = samples
+        .iter()
+        .map(|s| (s.record.sample.as_str(), s))
+        .collect();
+    let pick = |names: &[&Vec<String>]| -> Result<Vec<&'a SampleInfo>, PipelineError> {
+        let mut picked = Vec::new();
+        for name in names.iter().copied().flatten() {
+            picked.push(*by_name.get(name.as_str()).ok_or_else(|| {
+                PipelineError::Usage(format!(
+                    "split {} names sample {name}, which dataset {} does not hold: make the split again from this dataset",
+                    path.display(),
+                    dir.display()
+                ))
+            })?);
+        }
+        picked.sort_by(|a, b| a.record.sample.cmp(&b.record.sample));
+        Ok(picked)
+    };
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| split.name.clone());
+    Ok(Partition::Split {
+        train: pick(&[&split.parts.train_seen])?,
+        test: pick(&[&split.parts.test_seen, &split.parts.test_unseen])?,
+        name,
+    })
+}
+
+/// What [`export`] reports as it goes.
+pub trait ExportProgress {
+    /// The rows that will be written, over every file.
+    fn start(&self, _rows: u64) {}
+    /// `rows` more rows are written.
+    fn rows_done(&self, _rows: u64) {}
+}
+
+/// Checks the dataset against the format and writes the files.
+pub fn export(
+    opts: &ExportOptions,
+    progress: &dyn ExportProgress,
+) -> Result<Vec<Written>, PipelineError> {
     let manifest = Manifest::read(&opts.dir.join(MANIFEST_FILE))?;
     if manifest.part.is_some() {
         return Err(PipelineError::Usage(format!(
@@ -107,12 +208,28 @@ pub fn export(opts: &ExportOptions, progress: &dyn Fn(u64)) -> Result<Vec<Writte
         )));
     }
     check(opts, &manifest)?;
-    let protocols = if opts.protocols.is_empty() {
-        protocols_of(manifest.dataset)
-    } else {
-        opts.protocols.clone()
-    };
     let samples = rows::index(&opts.dir, &manifest)?;
+    let partitions = match &opts.split {
+        Some(path) => vec![split_partition(path, &opts.dir, &samples)?],
+        None if opts.protocols.is_empty() => protocols_of(manifest.dataset)
+            .into_iter()
+            .map(Partition::Protocol)
+            .collect(),
+        None => opts
+            .protocols
+            .iter()
+            .map(|&p| Partition::Protocol(p))
+            .collect(),
+    };
+    let rows = |p: &Partition| match p {
+        Partition::Protocol(_) => samples.len(),
+        Partition::Split { train, test, .. } => train.len() + test.len(),
+    };
+    let total = match opts.format {
+        Format::Pyskl => samples.len(),
+        _ => partitions.iter().map(rows).sum(),
+    };
+    progress.start(total as u64);
     let mut reader = rows::RowReader::new(&opts.dir, &manifest);
     std::fs::create_dir_all(&opts.out).map_err(PipelineError::io(&opts.out))?;
     let job = Job {
@@ -123,11 +240,11 @@ pub fn export(opts: &ExportOptions, progress: &dyn Fn(u64)) -> Result<Vec<Writte
         progress,
     };
     match opts.format {
-        Format::Ctrgcn => ctrgcn::write(&job, &mut reader, &protocols),
+        Format::Ctrgcn => ctrgcn::write(&job, &mut reader, &partitions),
         Format::Stgcn | Format::Agcn => {
-            stgcn::write(&job, &mut reader, &protocols, opts.format, &opts.streams)
+            stgcn::write(&job, &mut reader, &partitions, opts.format, &opts.streams)
         }
-        Format::Pyskl => pyskl::write(&job, &mut reader, &protocols),
+        Format::Pyskl => pyskl::write(&job, &mut reader, &partitions),
     }
 }
 
@@ -180,10 +297,10 @@ fn check(opts: &ExportOptions, manifest: &Manifest) -> Result<(), PipelineError>
 /// What every format writer needs.
 pub struct Job<'a> {
     pub manifest: &'a Manifest,
-    pub samples: &'a [rows::SampleInfo],
+    pub samples: &'a [SampleInfo],
     pub out: &'a Path,
     pub overwrite: bool,
-    pub progress: &'a dyn Fn(u64),
+    pub progress: &'a dyn ExportProgress,
 }
 
 impl Job<'_> {

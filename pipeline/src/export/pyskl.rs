@@ -14,30 +14,20 @@
 
 use std::io::BufWriter;
 
-use skel_schemas::{Dataset, Protocol};
+use skel_schemas::Dataset;
 
 use super::pickle::{Pickler, BATCH};
 use super::rows::RowReader;
-use super::{Job, TempFile, Written};
+use super::{Job, Partition, TempFile, Written};
 use crate::error::PipelineError;
-use crate::split::protocol;
 
 /// Values of one actor in one frame.
 const POSE: usize = 75;
 
-/// The split key prefix PySKL uses for a protocol.
-fn key(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::CrossSubject => "xsub",
-        Protocol::CrossView => "xview",
-        Protocol::CrossSetup => "xset",
-    }
-}
-
 pub fn write(
     job: &Job,
     reader: &mut RowReader,
-    protocols: &[Protocol],
+    partitions: &[Partition],
 ) -> Result<Vec<Written>, PipelineError> {
     let dataset = job.manifest.dataset;
     let file_name = if dataset == Dataset::Ntu60 {
@@ -53,18 +43,13 @@ pub fn write(
     p.start_dict().map_err(io)?;
     p.str("split").map_err(io)?;
     p.start_dict().map_err(io)?;
-    for &proto in protocols {
-        let mut train = Vec::new();
-        let mut val = Vec::new();
-        for s in job.samples {
-            let is_train = protocol::is_train(&s.record, dataset, proto).map_err(|reason| {
-                PipelineError::Usage(format!("--protocol {}: {reason}", proto.name()))
-            })?;
-            if is_train { &mut train } else { &mut val }.push(s.record.sample.as_str());
-        }
-        for (part, names) in [("train", train), ("val", val)] {
-            p.str(&format!("{}_{part}", key(proto))).map_err(io)?;
-            p.str_list(names).map_err(io)?;
+    for partition in partitions {
+        let (train, val) = partition.sets(job)?;
+        for (part, samples) in [("train", train), ("val", val)] {
+            p.str(&format!("{}_{part}", partition.label()))
+                .map_err(io)?;
+            p.str_list(samples.iter().map(|s| s.record.sample.as_str()))
+                .map_err(io)?;
         }
     }
     p.end_dict().map_err(io)?;
@@ -103,7 +88,7 @@ pub fn write(
         p.str("total_frames").map_err(io)?;
         p.int(frames as i64).map_err(io)?;
         p.end_dict().map_err(io)?;
-        (job.progress)(1);
+        job.progress.rows_done(1);
     }
     p.end_list().map_err(io)?;
     p.end_dict().map_err(io)?;

@@ -10,14 +10,11 @@
 
 use std::io::{BufWriter, Write};
 
-use skel_schemas::Protocol;
-
 use super::pickle::Pickler;
 use super::rows::RowReader;
-use super::{Format, Job, Stream, TempFile, Written};
+use super::{Format, Job, Partition, Stream, TempFile, Written};
 use crate::error::PipelineError;
 use crate::npy;
-use crate::split::protocol;
 
 /// Frames every sample is padded to (`max_frame`).
 const FRAMES: usize = 300;
@@ -53,15 +50,6 @@ const BONE_PAIRS: [(usize, usize); 25] = [
     (25, 12),
 ];
 
-/// The folder a toolbox reads a protocol from.
-pub fn folder(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::CrossSubject => "xsub",
-        Protocol::CrossView => "xview",
-        Protocol::CrossSetup => "xset",
-    }
-}
-
 /// The data files of one part (`train` or `val`), each with the streams it holds.
 fn data_files(format: Format, streams: &[Stream], part: &str) -> Vec<(String, Vec<Stream>)> {
     if format == Format::Stgcn {
@@ -96,15 +84,14 @@ fn data_files(format: Format, streams: &[Stream], part: &str) -> Vec<(String, Ve
 pub fn write(
     job: &Job,
     reader: &mut RowReader,
-    protocols: &[Protocol],
+    partitions: &[Partition],
     format: Format,
     streams: &[Stream],
 ) -> Result<Vec<Written>, PipelineError> {
-    let dataset = job.manifest.dataset;
     let mut targets = Vec::new();
-    for &p in protocols {
+    for partition in partitions {
         for part in ["train", "val"] {
-            let dir = job.out.join(folder(p));
+            let dir = job.out.join(partition.label());
             targets.push(dir.join(format!("{part}_label.pkl")));
             for (file, _) in data_files(format, streams, part) {
                 targets.push(dir.join(file));
@@ -113,18 +100,10 @@ pub fn write(
     }
     job.check_targets(&targets)?;
     let mut written = Vec::new();
-    for &p in protocols {
-        let dir = job.out.join(folder(p));
-        for part in ["train", "val"] {
-            let mut chosen = Vec::new();
-            for s in job.samples {
-                let train = protocol::is_train(&s.record, dataset, p).map_err(|reason| {
-                    PipelineError::Usage(format!("--protocol {}: {reason}", p.name()))
-                })?;
-                if train == (part == "train") {
-                    chosen.push(s);
-                }
-            }
+    for partition in partitions {
+        let dir = job.out.join(partition.label());
+        let (train, val) = partition.sets(job)?;
+        for (part, chosen) in [("train", train), ("val", val)] {
             let label_path = dir.join(format!("{part}_label.pkl"));
             let (temp, file) = TempFile::create(&label_path)?;
             let io = super::io_error(temp.tmp());
@@ -191,7 +170,7 @@ pub fn write(
                     }
                     out.write_all(&bytes).map_err(super::io_error(temp.tmp()))?;
                 }
-                (job.progress)(1);
+                job.progress.rows_done(1);
             }
             for (path, temp, out, _) in outs {
                 let file = out
