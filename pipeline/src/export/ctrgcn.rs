@@ -140,13 +140,13 @@ pub fn write(
             npz.write(&npy::header("<f4", &[part.len(), frames, FRAME_LEN]))
                 .map_err(io)?;
             let mut bytes = Vec::with_capacity(frames * FRAME_LEN * 4);
-            for sample in part.iter() {
-                let record = reader.get(sample)?;
+            reader.for_each(part, |record| {
                 super::check_row(record, 2)?;
                 x_row(record, frames, &mut bytes);
                 npz.write(&bytes).map_err(io)?;
                 job.progress.rows_done(1);
-            }
+                Ok(())
+            })?;
             npz.finish_member().map_err(io)?;
             npz.start(&format!("{y}.npy")).map_err(io)?;
             npz.write(&npy::header("<f8", &[part.len(), classes]))

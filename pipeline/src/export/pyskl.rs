@@ -6,8 +6,8 @@
 //! `(M, T, 25, 3)` and `total_frames` (T).
 //!
 //! T is the sample's `valid_frames` (the preset's padding is left out, as
-//! `ntu_preproc.py` trims empty frames); M is 1 when the second actor slot
-//! holds only zeros, else 2. Where this differs from `ntu_preproc.py`: that
+//! `ntu_preproc.py` trims empty frames); M runs to the last actor slot that
+//! holds data (1 when the second slot holds only zeros, else 2). Where this differs from `ntu_preproc.py`: that
 //! script stores `keypoint` as float16 and applies its own variant of the
 //! SGN denoising without centring; here the values are the dataset's preset
 //! (`ctrgcn` is the closest), in float32.
@@ -17,7 +17,7 @@ use std::io::BufWriter;
 use skel_schemas::Dataset;
 
 use super::pickle::{Pickler, BATCH};
-use super::rows::RowReader;
+use super::rows::{RowReader, SampleInfo};
 use super::{Job, Partition, TempFile, Written};
 use crate::error::PipelineError;
 
@@ -56,11 +56,13 @@ pub fn write(
     p.str("annotations").map_err(io)?;
     p.start_list().map_err(io)?;
     let mut keypoint = Vec::new();
-    for (i, sample) in job.samples.iter().enumerate() {
-        if i > 0 && i % BATCH == 0 {
+    let order: Vec<&SampleInfo> = job.samples.iter().collect();
+    let mut done = 0;
+    reader.for_each(&order, |record| {
+        if done > 0 && done % BATCH == 0 {
             p.list_batch().map_err(io)?;
         }
-        let record = reader.get(sample)?;
+        done += 1;
         super::check_row(record, record.actors)?;
         let frames = record.valid_frames as usize;
         let slots = usize::from(record.actors);
@@ -68,9 +70,11 @@ pub fn write(
             let start = (t * slots + m) * POSE;
             &record.joints[start..start + POSE]
         };
-        let actors = (0..slots)
-            .filter(|&m| m == 0 || (0..frames).any(|t| slot(t, m).iter().any(|&v| v != 0.0)))
-            .count();
+        // Up to the last slot holding data (at least one).
+        let actors = (1..slots)
+            .rev()
+            .find(|&m| (0..frames).any(|t| slot(t, m).iter().any(|&v| v != 0.0)))
+            .map_or(1, |m| m + 1);
         keypoint.clear();
         for m in 0..actors {
             for t in 0..frames {
@@ -89,7 +93,8 @@ pub fn write(
         p.int(frames as i64).map_err(io)?;
         p.end_dict().map_err(io)?;
         job.progress.rows_done(1);
-    }
+        Ok(())
+    })?;
     p.end_list().map_err(io)?;
     p.end_dict().map_err(io)?;
     let file = p

@@ -67,13 +67,15 @@ fn open_metadata(path: &Path) -> Result<ArrowReaderMetadata, PipelineError> {
     })
 }
 
-/// Reads rows with their joints, decoding each row group once while
-/// consecutive requests stay inside it (one row group in memory).
+/// Row groups decoded ahead of the writer and waiting for it.
+const AHEAD: usize = 2;
+
+/// Reads rows with their joints in a given order, decoding each row group
+/// once while consecutive samples stay inside it.
 pub struct RowReader {
     paths: Vec<PathBuf>,
     /// Each shard's footer, read on first use.
     metadata: Vec<Option<ArrowReaderMetadata>>,
-    cached: Option<((usize, usize), Vec<SampleRecord>)>,
 }
 
 impl RowReader {
@@ -85,58 +87,91 @@ impl RowReader {
                 .map(|s| Manifest::shard_path(dir, s))
                 .collect(),
             metadata: vec![None; manifest.shards.len()],
-            cached: None,
         }
     }
 
-    /// The record of `sample`, joints included.
-    pub fn get(&mut self, sample: &SampleInfo) -> Result<&SampleRecord, PipelineError> {
-        let key = (sample.shard, sample.row_group);
-        if self.cached.as_ref().map(|(k, _)| *k) != Some(key) {
-            self.cached = None;
-            let rows = self.decode(sample.shard, sample.row_group)?;
-            self.cached = Some((key, rows));
+    /// Calls `f` with each sample of `order` and its record, joints
+    /// included, in that order. A second thread decodes the row groups the
+    /// order needs ahead of `f` (at most [`AHEAD`] waiting), so decoding
+    /// overlaps writing and memory holds a few row groups, whatever the
+    /// dataset's size.
+    pub fn for_each(
+        &mut self,
+        order: &[&SampleInfo],
+        mut f: impl FnMut(&SampleRecord) -> Result<(), PipelineError>,
+    ) -> Result<(), PipelineError> {
+        let mut groups: Vec<(usize, usize)> =
+            order.iter().map(|s| (s.shard, s.row_group)).collect();
+        groups.dedup();
+        for &(shard, _) in &groups {
+            if self.metadata[shard].is_none() {
+                self.metadata[shard] = Some(open_metadata(&self.paths[shard])?);
+            }
         }
-        let (_, rows) = self.cached.as_ref().expect("just filled");
-        let record = &rows[sample.row];
-        if record.sample != sample.record.sample {
-            return Err(PipelineError::Usage(format!(
-                "{}: row {} of row group {} is {}, not {} (the shard changed since it was indexed)",
-                self.paths[sample.shard].display(),
-                sample.row,
-                sample.row_group,
-                record.sample,
-                sample.record.sample
-            )));
-        }
-        Ok(record)
+        let (paths, metadata) = (&self.paths, &self.metadata);
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
+            scope.spawn(move || {
+                for (shard, group) in groups {
+                    let footer = metadata[shard].clone().expect("loaded above");
+                    let rows = decode(&paths[shard], footer, group);
+                    let failed = rows.is_err();
+                    // A closed channel: the writer stopped on an error.
+                    if tx.send(rows).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            let mut current: Option<((usize, usize), Vec<SampleRecord>)> = None;
+            for sample in order {
+                let key = (sample.shard, sample.row_group);
+                if current.as_ref().map(|(k, _)| *k) != Some(key) {
+                    let rows = rx.recv().expect("one decoded row group per group change")?;
+                    current = Some((key, rows));
+                }
+                let (_, rows) = current.as_ref().expect("just filled");
+                let record = &rows[sample.row];
+                if record.sample != sample.record.sample {
+                    return Err(PipelineError::Usage(format!(
+                        "{}: row {} of row group {} is {}, not {} (the shard changed since it was indexed)",
+                        paths[sample.shard].display(),
+                        sample.row,
+                        sample.row_group,
+                        record.sample,
+                        sample.record.sample
+                    )));
+                }
+                f(record)?;
+            }
+            Ok(())
+        })
     }
+}
 
-    fn decode(&mut self, shard: usize, group: usize) -> Result<Vec<SampleRecord>, PipelineError> {
-        let path = &self.paths[shard];
-        let metadata = match &self.metadata[shard] {
-            Some(m) => m.clone(),
-            None => self.metadata[shard].insert(open_metadata(path)?).clone(),
-        };
-        let parquet_err = |source| PipelineError::Parquet {
-            path: path.clone(),
+/// Every row of one row group, joints included.
+fn decode(
+    path: &Path,
+    metadata: ArrowReaderMetadata,
+    group: usize,
+) -> Result<Vec<SampleRecord>, PipelineError> {
+    let parquet_err = |source| PipelineError::Parquet {
+        path: path.to_owned(),
+        source,
+    };
+    let file = File::open(path).map_err(PipelineError::io(path))?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_row_groups(vec![group])
+        .with_batch_size(crate::shard::ROW_GROUP_ROWS)
+        .build()
+        .map_err(parquet_err)?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let arrow_err = |source| PipelineError::Arrow {
+            path: path.to_owned(),
             source,
         };
-        let file = File::open(path).map_err(PipelineError::io(path))?;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
-            .with_row_groups(vec![group])
-            .with_batch_size(crate::shard::ROW_GROUP_ROWS)
-            .build()
-            .map_err(parquet_err)?;
-        let mut rows = Vec::new();
-        for batch in reader {
-            let arrow_err = |source| PipelineError::Arrow {
-                path: path.clone(),
-                source,
-            };
-            let batch = batch.map_err(arrow_err)?;
-            rows.extend(from_record_batch(&batch).map_err(arrow_err)?);
-        }
-        Ok(rows)
+        let batch = batch.map_err(arrow_err)?;
+        rows.extend(from_record_batch(&batch).map_err(arrow_err)?);
     }
+    Ok(rows)
 }

@@ -146,8 +146,7 @@ pub fn write(
             let mut ctvm = vec![0f32; 3 * FRAMES * JOINTS * ACTORS];
             let mut derived = ctvm.clone();
             let mut bytes = Vec::new();
-            for sample in &chosen {
-                let record = reader.get(sample)?;
+            reader.for_each(&chosen, |record| {
                 super::check_row(record, ACTORS as u8)?;
                 if record.frames as usize != FRAMES {
                     return Err(PipelineError::Usage(format!(
@@ -171,7 +170,8 @@ pub fn write(
                     out.write_all(&bytes).map_err(super::io_error(temp.tmp()))?;
                 }
                 job.progress.rows_done(1);
-            }
+                Ok(())
+            })?;
             for (path, temp, out, _) in outs {
                 let file = out
                     .into_inner()
