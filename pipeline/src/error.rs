@@ -103,6 +103,8 @@ pub enum PipelineError {
     },
     #[error(transparent)]
     Manifest(#[from] skel_schemas::ManifestError),
+    #[error(transparent)]
+    Split(#[from] skel_schemas::SplitError),
     #[error("parquet shard {path}: {source}")]
     Parquet {
         path: PathBuf,

@@ -8,6 +8,7 @@ pub mod cli_docs;
 pub mod convert;
 pub mod discover;
 pub mod error;
+pub mod export;
 pub mod frames;
 pub mod inspect;
 pub mod lock;

@@ -71,6 +71,121 @@ enum Command {
         /// The dataset folder (holding manifest.yaml).
         dir: PathBuf,
     },
+    /// Write the files another training toolbox reads (CTR-GCN's .npz,
+    /// st-gcn's and 2s-AGCN's .npy + .pkl, PySKL's annotation pickle), with
+    /// its own names, dtypes, shapes, padding and sample order, streamed.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args)]
+struct ExportArgs {
+    /// The dataset folder (holding manifest.yaml).
+    dir: PathBuf,
+    /// The toolbox: ctrgcn (NTU60_CS.npz ...; needs a ctrgcn dataset), stgcn
+    /// (xsub/train_data.npy ...; needs stgcn), agcn (2s-AGCN / MS-G3D
+    /// xsub/train_data_joint.npy ...; needs agcn), pyskl (ntu60_3danno.pkl;
+    /// any preset).
+    #[arg(long, value_enum)]
+    format: FormatArg,
+    /// The sample protocol to write (repeat or comma-separate for several;
+    /// default: every protocol of the dataset, as the toolboxes' scripts do).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    protocol: Vec<ProtocolArg>,
+    /// Export a zero-shot split file's main phase instead of protocols:
+    /// train_seen trains, test_seen + test_unseen test (or validate); the
+    /// files are named after the split file (NAME.npz, NAME/train_data.npy,
+    /// split keys NAME_train / NAME_val).
+    #[arg(long, value_name = "FILE", conflicts_with = "protocol")]
+    split: Option<PathBuf>,
+    /// Output folder (created): the folder to point the toolbox's config at.
+    #[arg(long)]
+    out: PathBuf,
+    /// 2s-AGCN / MS-G3D input streams (--format agcn): joint, bone, and
+    /// motion (the frame difference of each other stream asked for), as its
+    /// gen_bone_data.py and gen_motion_data.py write them.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "joint")]
+    streams: Vec<StreamArg>,
+    /// Replace output files that exist.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// CTR-GCN and its descendants (InfoGCN, HD-GCN, ...).
+    Ctrgcn,
+    /// st-gcn.
+    Stgcn,
+    /// 2s-AGCN and MS-G3D.
+    Agcn,
+    /// PySKL (3D skeletons).
+    Pyskl,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StreamArg {
+    /// Joint coordinates.
+    Joint,
+    /// Bone vectors (joint minus its parent).
+    Bone,
+    /// Frame-to-frame differences of the other streams.
+    Motion,
+}
+
+fn run_export(args: ExportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    use skel_pipeline::export::{export, ExportOptions, ExportProgress, Format, Stream};
+    let opts = ExportOptions {
+        dir: args.dir.clone(),
+        format: match args.format {
+            FormatArg::Ctrgcn => Format::Ctrgcn,
+            FormatArg::Stgcn => Format::Stgcn,
+            FormatArg::Agcn => Format::Agcn,
+            FormatArg::Pyskl => Format::Pyskl,
+        },
+        protocols: args.protocol.into_iter().map(Protocol::from).collect(),
+        split: args.split,
+        out: args.out,
+        streams: args
+            .streams
+            .into_iter()
+            .map(|s| match s {
+                StreamArg::Joint => Stream::Joint,
+                StreamArg::Bone => Stream::Bone,
+                StreamArg::Motion => Stream::Motion,
+            })
+            .collect(),
+        overwrite: args.overwrite,
+    };
+    struct Rows(ProgressBar);
+    impl ExportProgress for Rows {
+        fn start(&self, rows: u64) {
+            self.0.set_length(rows);
+        }
+        fn rows_done(&self, rows: u64) {
+            self.0.inc(rows);
+        }
+    }
+    let bar = Rows(Bar::new(quiet).0);
+    bar.0.set_style(
+        ProgressStyle::with_template(
+            "{spinner} exporting [{elapsed_precise}] {wide_bar} {pos}/{len} samples ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
+    );
+    let started = std::time::Instant::now();
+    let written =
+        export(&opts, &bar).with_context(|| format!("exporting {}", args.dir.display()))?;
+    bar.0.finish_and_clear();
+    for w in &written {
+        println!(
+            "{}: {} samples, {:.1} MB",
+            w.path.display(),
+            w.rows,
+            w.bytes as f64 / 1e6
+        );
+    }
+    println!("exported in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -243,7 +358,7 @@ struct SplitArgs {
 
 /// The variant names are the protocols' own names on the command line.
 #[allow(clippy::enum_variant_names)]
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ProtocolArg {
     /// NTU: published training subjects; PKU-MMD phase 1: videos 0291-0334 test.
     CrossSubject,
@@ -609,6 +724,7 @@ fn main() -> ExitCode {
         }),
         Command::Split(args) => run_split(args),
         Command::Synth(args) => run_synth(args, cli.quiet),
+        Command::Export(args) => run_export(args, cli.quiet),
         Command::Merge { dir } => skel_pipeline::merge::merge(&dir)
             .with_context(|| format!("merging {}", dir.display()))
             .map(|m| {

@@ -151,24 +151,45 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
+/// The header NumPy (2.x) writes for a C-order array of `descr` (`<f4`,
+/// `<f8`) and `shape`, byte for byte: version 1.0, the dict with keys in
+/// sorted order, the spare room NumPy leaves for the first axis to grow, and
+/// padding to a multiple of 64 bytes ending in a newline. The data follows
+/// it directly, so a writer can stream rows after it.
+pub fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
+    const GROWTH_AXIS_MAX_DIGITS: usize = 21;
+    let shape_text = match shape {
+        [] => "()".to_owned(),
+        [n] => format!("({n},)"),
+        dims => format!(
+            "({})",
+            dims.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut dict =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+    if let Some(first) = shape.first() {
+        dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(first.to_string().len())));
+    }
+    // Magic (6) + version (2) + length (2) + dict + padding + newline.
+    let pad = 64 - (10 + dict.len() + 1) % 64;
+    let mut out = Vec::with_capacity(10 + dict.len() + pad + 1);
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&((dict.len() + pad + 1) as u16).to_le_bytes());
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(out.len() + pad, b' ');
+    out.push(b'\n');
+    out
+}
+
 /// Writes a little-endian float32 `.npy` file, under a temporary name
 /// renamed when complete (a killed writer never leaves a torn file).
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    let shape_text = if dims.len() == 1 {
-        format!("{},", dims[0])
-    } else {
-        dims.join(", ")
-    };
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape_text}), }}");
-    let total = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - total % 64) % 64));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
+    let mut out = header("<f4", shape);
+    out.reserve(data.len() * 4);
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -194,6 +215,22 @@ mod tests {
         let wide: NpyArray<f64> = read(&path).unwrap();
         assert_eq!(wide.data[5], 2.5);
         assert!(matches!(read::<i64>(&path), Err(NpyError::Type { .. })));
+    }
+
+    /// What `np.save` writes for float32 zeros of shape (2, 3) and (): the
+    /// dict, NumPy's 21-digit growth room, padding to 128 bytes.
+    #[test]
+    fn header_is_numpys() {
+        let h = header("<f4", &[2, 3]);
+        let dict = b"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+        assert_eq!(h.len(), 128);
+        assert_eq!(&h[..10], b"\x93NUMPY\x01\x00v\x00");
+        assert_eq!(&h[10..10 + dict.len()], dict);
+        assert!(h[10 + dict.len()..127].iter().all(|&b| b == b' '));
+        assert_eq!(h[127], b'\n');
+        assert_eq!(header("<f8", &[]).len(), 128);
+        let long = header("<f4", &[56578, 3, 300, 25, 2]);
+        assert_eq!((long.len() % 64, long[long.len() - 1]), (0, b'\n'));
     }
 
     /// Found by fuzzing (`npy` crash-2001ed9c): the product of the header's
