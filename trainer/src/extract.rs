@@ -278,6 +278,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             });
             optim.zero_grad();
             loss.backward();
+            model.apply_gradient_rules();
             optim.step(lr);
             tch::no_grad(|| {
                 let _ = loss_sum.g_add_(&(loss.to_kind(Kind::Double) * batch.size as f64));
