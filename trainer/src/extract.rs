@@ -178,6 +178,10 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     write_atomic(&run.config(), config_text.as_bytes())?;
 
     let (vs, model) = build_model(cfg, seen.len() as i64, device)?;
+    if let Some(path) = &cfg.init_weights {
+        model::weights::load_state_dict(&vs, path)
+            .with_context(|| format!("init_weights of {}", cfg.run_dir.display()))?;
+    }
     if device != Device::Cpu {
         tch::Cuda::cudnn_set_benchmark(cfg.train.cudnn_benchmark);
     }
@@ -382,6 +386,7 @@ fn build_model(
 }
 
 const CHECKPOINT_FIX: &str = "it was written for another model (backbone.arch, backbone.widths, \
+     backbone.temporal_shift (Shift-GCN checkpoints made before `adaptive` need `temporal_shift: fixed`), \
      or the number of seen classes): resume with the config it was trained with, or start a new run_dir";
 
 /// Loads a checkpoint into `vs`, naming the first tensor that is missing or

@@ -38,6 +38,12 @@ pub enum TemporalShift {
     Adaptive,
 }
 
+impl TemporalShift {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The shape of a backbone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,8 +58,9 @@ pub struct BackboneConfig {
     pub dropout: f64,
     /// Learnable edge importance (ST-GCN only).
     pub edge_importance: bool,
-    /// Shift-GCN's temporal unit (Shift-GCN only; default `adaptive`).
-    #[serde(default)]
+    /// Shift-GCN's temporal unit (Shift-GCN only; default `adaptive`, left
+    /// out of written configs, so those of earlier runs read back unchanged).
+    #[serde(default, skip_serializing_if = "TemporalShift::is_default")]
     pub temporal_shift: TemporalShift,
 }
 

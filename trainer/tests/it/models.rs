@@ -300,7 +300,9 @@ fn state_dicts_are_read_by_name() {
     assert!(a.equal(&b));
 
     let mut xpos = vs.variables()["l2.tcn1.shift_out.xpos"].shallow_clone();
-    tch::no_grad(|| xpos.fill_(0.3));
+    tch::no_grad(|| {
+        let _ = xpos.fill_(0.3);
+    });
     let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     Tensor::write_safetensors(&named, &safetensors).unwrap();
     let err = load_state_dict(&loaded, &safetensors).unwrap_err();

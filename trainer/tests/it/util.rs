@@ -93,6 +93,7 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
             precision: Default::default(),
             cudnn_benchmark: false,
         },
+        init_weights: None,
     }
 }
 
