@@ -226,15 +226,15 @@ class ShiftBlock(nn.Module):
 
 
 class ShiftGcn(nn.Module):
-    def __init__(self):
+    def __init__(self, widths=WIDTHS, strides=STRIDES, classes=CLASSES):
         super().__init__()
         self.data_bn = nn.BatchNorm1d(C * V * M)
         blocks, c_in = [], C
-        for i, (c_out, stride) in enumerate(zip(WIDTHS, STRIDES)):
+        for i, (c_out, stride) in enumerate(zip(widths, strides)):
             blocks.append(ShiftBlock(c_in, c_out, stride, i > 0))
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.fc = nn.Conv2d(c_in, CLASSES, 1)
+        self.fc = nn.Conv2d(c_in, classes, 1)
 
     def forward(self, x):
         n = x.shape[0]
@@ -263,9 +263,10 @@ class Shift(nn.Module):
         dx, dy = (self.xpos - x1).view(c, 1, 1), (y - y1).view(c, 1, 1)
         pad = int(max(y1.abs().max().item(), x1.abs().max().item())) + 2
         padded = nn.functional.pad(x, (pad, pad, pad, pad))  # zeros outside
-        h = (torch.arange(t // self.stride) * self.stride).view(1, -1, 1) + y1.long().view(c, 1, 1) + pad
-        w = torch.arange(v).view(1, 1, -1) + x1.long().view(c, 1, 1) + pad
-        ch = torch.arange(c).view(c, 1, 1)
+        frames = torch.arange(t // self.stride, device=x.device) * self.stride
+        h = frames.view(1, -1, 1) + y1.long().view(c, 1, 1) + pad
+        w = torch.arange(v, device=x.device).view(1, 1, -1) + x1.long().view(c, 1, 1) + pad
+        ch = torch.arange(c, device=x.device).view(c, 1, 1)
 
         def tap(dh, dw):
             return padded[:, ch, h + dh, w + dw]  # N, C, T', V

@@ -493,7 +493,7 @@ fn bench(b: BenchCommand) -> anyhow::Result<()> {
             let r = bench::stgcn(&b)?;
             let network = match (arch, temporal_shift) {
                 (skel_trainer::model::Arch::Stgcn, _) => "ST-GCN".to_owned(),
-                (_, shift) => format!("Shift-GCN ({shift:?} shift)"),
+                (_, shift) => format!("Shift-GCN ({} shift)", format!("{shift:?}").to_lowercase()),
             };
             report(
                 &format!("skel-trainer {network} train"),
