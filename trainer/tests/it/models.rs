@@ -226,11 +226,14 @@ fn adaptive_shift_gradients_equal_the_pytorch_reference() {
                 Vec::<f32>::try_from(&expected).unwrap()
             );
             for v in Vec::<f32>::try_from(&expected).unwrap() {
-                match v.abs() {
-                    a if a == 0.01 => checked_rule[0] += 1,
-                    a if a == 0.0001 => checked_rule[1] += 1,
-                    _ => checked_rule[2] += 1,
-                }
+                let branch = if v.abs() == 0.01 {
+                    0
+                } else if v == 0.0001 {
+                    1
+                } else {
+                    2
+                };
+                checked_rule[branch] += 1;
             }
         }
     }
