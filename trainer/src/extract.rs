@@ -148,7 +148,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
                 cfg.run_dir.display()
             );
         }
-        if old != config_text {
+        if old != config_text && !same_as_before_adaptive(&old, cfg) {
             anyhow::bail!(
                 "--resume: the config differs from the one {} was started with ({}); resume with the same config",
                 cfg.run_dir.display(),
@@ -415,6 +415,21 @@ fn load_checkpoint(vs: &nn::VarStore, path: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `old`, the config of a run directory, was written before
+/// `backbone.temporal_shift` existed for the Shift-GCN run that `cfg`, with
+/// `temporal_shift: fixed` (the only temporal unit then), resumes. Its
+/// config.yaml is rewritten with the key when the run starts.
+fn same_as_before_adaptive(old: &str, cfg: &ExtractConfig) -> bool {
+    let Ok(mut earlier) = serde_saphyr::from_str::<ExtractConfig>(old) else {
+        return false;
+    };
+    if old.contains("temporal_shift:") || earlier.backbone.arch != model::Arch::Shiftgcn {
+        return false;
+    }
+    earlier.backbone.temporal_shift = model::TemporalShift::Fixed;
+    earlier == *cfg
 }
 
 /// A resumed run must read the same split and dataset as its checkpoints.

@@ -197,3 +197,43 @@ fn init_weights_replace_the_seeded_weights() {
         "{err}"
     );
 }
+
+/// A Shift-GCN run made before `temporal_shift` existed (config.yaml without
+/// the key, checkpoints of the fixed unit) resumes with `temporal_shift:
+/// fixed`; with the default, `adaptive`, the error says to set it.
+#[test]
+fn a_shiftgcn_run_from_before_adaptive_resumes_with_fixed() {
+    use skel_trainer::model::{Arch, TemporalShift};
+
+    let _rng = crate::util::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 1);
+    let mut fixed = config(&data, &split, &tmp.path().join("run"), 2);
+    fixed.backbone.arch = Arch::Shiftgcn;
+    fixed.backbone.temporal_shift = TemporalShift::Fixed;
+    let first = ExtractOptions {
+        stop_after: Some(1),
+        ..Default::default()
+    };
+    run(&fixed, &first).unwrap();
+    let written = fixed.run_dir.join("config.yaml");
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("temporal_shift: fixed"), "{text}");
+    let earlier: String = text
+        .lines()
+        .filter(|l| !l.contains("temporal_shift:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&written, earlier).unwrap();
+
+    let resume = ExtractOptions {
+        resume: true,
+        ..Default::default()
+    };
+    let mut adaptive = fixed.clone();
+    adaptive.backbone.temporal_shift = TemporalShift::Adaptive;
+    let err = format!("{:#}", run(&adaptive, &resume).unwrap_err());
+    assert!(err.contains("need `temporal_shift: fixed`"), "{err}");
+    let report = run(&fixed, &resume).unwrap();
+    assert_eq!((report.resumed_from, report.epochs_done), (Some(1), 2));
+}
