@@ -1,7 +1,9 @@
-"""PyTorch references of the two skeleton feature extractors, written from the
+"""PyTorch references of the skeleton feature extractors, written from the
 papers (ST-GCN: Yan et al. 2018; Shift-GCN: Cheng et al. 2020, with the fixed
-temporal shift) with the same parameter names as the Rust VarStore, and the
-golden fixtures the Rust tests compare against (tolerance 1e-4).
+temporal shift, and as published: `OfficialShiftGcn`, the adaptive temporal
+shift of kchengiva/Shift-GCN in plain tensor ops, with its position-gradient
+rule) with the same parameter names as the Rust VarStore, and the golden
+fixtures the Rust tests compare against (tolerance 1e-4).
 
 Run from the repository root with a full PyPI torch (its CUDA libraries are
 needed for `import torch`, even on CPU; keep that venv outside the repo):
@@ -14,8 +16,20 @@ buffer as <name>.npy; input.npy, and features.npy, logits.npy in eval mode;
 train_features.npy, train_logits.npy in train mode (dropout 0, so batch-norm
 batch statistics are the only difference), and after_train/<name>.npy, the
 batch-norm running statistics after that one train-mode pass.
+
+And trainer/tests/fixtures/models/shiftgcn-adaptive/ (`OfficialShiftGcn`, the
+official parameter names): the same files, but the weights as state_dict.pt
+(`torch.save(dict(model.state_dict()))`: a plain dict, which libtorch reads;
+ordered_dict.pt is a one-tensor OrderedDict, which it cannot read; the
+official offsets' init but a few y offsets set to cross frame boundaries,
+`CROSSING_YPOS`), and loss_weights.npy
+(the test's loss is sum(logits * loss_weights)), and for eval and train mode
+{,train_}input_grad.npy (the loss's gradient in the input) and
+grad_{eval,train}/<offset>.npy, the offsets' gradients after the official
+rule, with grad_{eval,train}_true/ the autograd gradients it starts from.
 """
 
+import collections
 from pathlib import Path
 
 import numpy as np
@@ -212,15 +226,15 @@ class ShiftBlock(nn.Module):
 
 
 class ShiftGcn(nn.Module):
-    def __init__(self):
+    def __init__(self, widths=WIDTHS, strides=STRIDES, classes=CLASSES):
         super().__init__()
         self.data_bn = nn.BatchNorm1d(C * V * M)
         blocks, c_in = [], C
-        for i, (c_out, stride) in enumerate(zip(WIDTHS, STRIDES)):
+        for i, (c_out, stride) in enumerate(zip(widths, strides)):
             blocks.append(ShiftBlock(c_in, c_out, stride, i > 0))
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.fc = nn.Conv2d(c_in, CLASSES, 1)
+        self.fc = nn.Conv2d(c_in, classes, 1)
 
     def forward(self, x):
         n = x.shape[0]
@@ -231,10 +245,143 @@ class ShiftGcn(nn.Module):
         return features, self.fc(features.view(n, -1, 1, 1)).view(n, -1)
 
 
+class Shift(nn.Module):
+    """Official `Temporal_shift/cuda/shift.py` `Shift` in plain tensor ops: channel c
+    of output (t, v) is the input at (stride * t + ypos[c] (+ 0.5 if stride > 1),
+    v + xpos[c]), bilinearly interpolated, zero outside (`shift_cuda_forward_kernel`)."""
+
+    def __init__(self, channels, stride, init_scale=1.0):
+        super().__init__()
+        self.stride = stride
+        self.xpos = nn.Parameter(torch.empty(channels).uniform_(-1e-8, 1e-8))
+        self.ypos = nn.Parameter(torch.empty(channels).uniform_(-init_scale, init_scale))
+
+    def forward(self, x):
+        n, c, t, v = x.shape
+        y = self.ypos + (0.5 if self.stride > 1 else 0.0)
+        x1, y1 = torch.floor(self.xpos).detach(), torch.floor(y).detach()
+        dx, dy = (self.xpos - x1).view(c, 1, 1), (y - y1).view(c, 1, 1)
+        pad = int(max(y1.abs().max().item(), x1.abs().max().item())) + 2
+        padded = nn.functional.pad(x, (pad, pad, pad, pad))  # zeros outside
+        frames = torch.arange(t // self.stride, device=x.device) * self.stride
+        h = frames.view(1, -1, 1) + y1.long().view(c, 1, 1) + pad
+        w = torch.arange(v, device=x.device).view(1, 1, -1) + x1.long().view(c, 1, 1) + pad
+        ch = torch.arange(c, device=x.device).view(c, 1, 1)
+
+        def tap(dh, dw):
+            return padded[:, ch, h + dh, w + dw]  # N, C, T', V
+
+        return (tap(0, 0) * (1 - dx) * (1 - dy) + tap(0, 1) * dx * (1 - dy)
+                + tap(1, 0) * (1 - dx) * dy + tap(1, 1) * dx * dy)
+
+
+def apply_position_rule(model):
+    """Official `applyShiftConstraint`: after backward, the y offset's gradient g
+    (official: summed over positions, averaged over the batch; the sign is that
+    of autograd's sum) becomes 0.01 * sign(g), or 0.0001 where g == 0; the x
+    offset's becomes 0."""
+    for name, p in model.named_parameters():
+        if name.endswith(".ypos"):
+            p.grad = torch.where(p.grad == 0, torch.full_like(p.grad, 0.0001), 0.01 * torch.sign(p.grad))
+        elif name.endswith(".xpos"):
+            p.grad = torch.zeros_like(p.grad)
+
+
+class OfficialShiftGcnUnit(nn.Module):
+    """Official `Shift_gcn`, with its parameter names."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.Linear_weight = nn.Parameter(torch.randn(c_in, c_out) / c_out ** 0.5)
+        self.Linear_bias = nn.Parameter(torch.zeros(1, 1, c_out))
+        self.Feature_Mask = nn.Parameter(torch.zeros(1, V, c_in))
+        self.bn = nn.BatchNorm1d(V * c_out)
+        self.has_down = c_in != c_out
+        if self.has_down:
+            self.down = nn.Sequential(nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out))
+        self.shift_in = nn.Parameter(shift_index(c_in, 1), requires_grad=False)
+        self.shift_out = nn.Parameter(shift_index(c_out, -1), requires_grad=False)
+        self.c_out = c_out
+
+    def forward(self, x0):
+        n, c, t, v = x0.shape
+        x = x0.permute(0, 2, 3, 1).reshape(n * t, v * c)
+        x = torch.index_select(x, 1, self.shift_in).view(n * t, v, c)
+        x = x * (torch.tanh(self.Feature_Mask) + 1)
+        x = torch.einsum("nwc,cd->nwd", x, self.Linear_weight) + self.Linear_bias
+        x = torch.index_select(x.reshape(n * t, v * self.c_out), 1, self.shift_out)
+        x = self.bn(x).view(n, t, v, self.c_out).permute(0, 3, 1, 2)
+        return torch.relu(x + (self.down(x0) if self.has_down else x0))
+
+
+class OfficialShiftTcn(nn.Module):
+    """Official `Shift_tcn`: BN, shift (stride 1), 1x1 conv, ReLU, shift (stride), BN."""
+
+    def __init__(self, c, stride):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(c)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.shift_in = Shift(c, 1)
+        self.shift_out = Shift(c, stride)
+        self.temporal_linear = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        return self.bn2(self.shift_out(torch.relu(self.temporal_linear(self.shift_in(self.bn(x))))))
+
+
+class OfficialUnit(nn.Module):
+    """Official `TCN_GCN_unit` (its residual `tcn` with kernel 1 is `Projection`)."""
+
+    def __init__(self, c_in, c_out, stride, residual):
+        super().__init__()
+        self.gcn1 = OfficialShiftGcnUnit(c_in, c_out)
+        self.tcn1 = OfficialShiftTcn(c_out, stride)
+        self.kind = "none" if not residual else ("identity" if c_in == c_out and stride == 1 else "project")
+        if self.kind == "project":
+            self.residual = Projection(c_in, c_out, stride)
+
+    def forward(self, x):
+        y = self.tcn1(self.gcn1(x))
+        if self.kind == "none":
+            return torch.relu(y)
+        return torch.relu(y + (x if self.kind == "identity" else self.residual(x)))
+
+
+class OfficialShiftGcn(nn.Module):
+    """Official `Model` (model/shift_gcn.py) with the given widths and strides; also
+    returns the pooled feature."""
+
+    def __init__(self, widths=WIDTHS, strides=STRIDES, classes=CLASSES):
+        super().__init__()
+        self.data_bn = nn.BatchNorm1d(C * V * M)
+        c_in = C
+        for i, (c_out, stride) in enumerate(zip(widths, strides)):
+            self.add_module(f"l{i + 1}", OfficialUnit(c_in, c_out, stride, i > 0))
+            c_in = c_out
+        self.depth = len(widths)
+        self.fc = nn.Linear(c_in, classes)
+
+    def forward(self, x):
+        n = x.shape[0]
+        x = data_bn(self.data_bn, x)
+        for i in range(self.depth):
+            x = getattr(self, f"l{i + 1}")(x)
+        features = pool(x, n)
+        return features, self.fc(features)
+
+
+# y offsets of the fixture's shifts that cross frame boundaries: beyond the
+# sequence (25.3: every read outside, gradient exactly 0, so the rule's 0.0001),
+# several frames back and forth, and whole frames (dy = 0).
+CROSSING_YPOS = [25.3, -3.7, 2.0, -1.0, 4.6, -6.2]
+
+
 def randomise(model, generator):
     """Non-trivial weights and batch-norm statistics, so every parameter matters."""
     with torch.no_grad():
         for name, p in model.named_parameters():
+            if not p.is_floating_point() or name.endswith(("xpos", "ypos")):
+                continue
             p.copy_(torch.randn(p.shape, generator=generator) * (0.3 if p.dim() > 1 else 0.1)
                     + (1.0 if name.endswith("importance") else 0.0))
         for name, b in model.named_buffers():
@@ -277,5 +424,63 @@ def main():
         print(f"{name}: {len(model.state_dict())} tensors, features {tuple(features.shape)}, logits {tuple(logits.shape)}")
 
 
+def official_fixture():
+    """The adaptive Shift-GCN fixture: forward, input gradient and the offsets'
+    gradients after the rule, in eval and train mode."""
+    generator = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    model = OfficialShiftGcn()
+    randomise(model, generator)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("ypos"):
+                p.copy_(torch.rand(p.shape, generator=generator) * 2.4 - 1.2)
+                k = min(len(CROSSING_YPOS), p.shape[0])
+                p[:k] = torch.tensor(CROSSING_YPOS[:k])
+            elif name.endswith("xpos"):
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * 1e-8)
+    out = OUT / "shiftgcn-adaptive"
+    for old in out.rglob("*.npy"):
+        old.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    # libtorch reads a plain dict, not the OrderedDict of state_dict() (ordered_dict.pt,
+    # a one-tensor example, checks that error).
+    torch.save(dict(model.state_dict()), out / "state_dict.pt")
+    torch.save(collections.OrderedDict([("fc.bias", model.fc.bias.detach())]), out / "ordered_dict.pt")
+    x = torch.randn(N, C, T, V, M, generator=generator)
+    loss_weights = torch.randn(N, CLASSES, generator=generator)
+    np.save(out / "input.npy", x.numpy())
+    np.save(out / "loss_weights.npy", loss_weights.numpy())
+    smallest = []
+    for mode in ["eval", "train"]:
+        model.train(mode == "train")
+        model.zero_grad()
+        xg = x.clone().requires_grad_(True)
+        features, logits = model(xg)
+        (logits * loss_weights).sum().backward()
+        prefix = "train_" if mode == "train" else ""
+        for key, value in [("features", features), ("logits", logits), ("input_grad", xg.grad)]:
+            np.save(out / f"{prefix}{key}.npy", value.detach().numpy().astype(np.float32))
+        for folder in [f"grad_{mode}_true", f"grad_{mode}"]:
+            (out / folder).mkdir(exist_ok=True)
+            for name, p in model.named_parameters():
+                if name.endswith(("xpos", "ypos")):
+                    np.save(out / folder / f"{name}.npy", p.grad.numpy().astype(np.float32))
+                    if name.endswith("ypos") and folder.endswith("true"):
+                        nonzero = p.grad[p.grad != 0].abs()
+                        smallest.append(nonzero.min().item())
+            apply_position_rule(model)
+        if mode == "train":
+            after = out / "after_train"
+            after.mkdir(exist_ok=True)
+            for key, value in model.state_dict().items():
+                if key.endswith(("running_mean", "running_var")):
+                    np.save(after / f"{key}.npy", value.numpy().astype(np.float32))
+    # A sign the Rust side could read otherwise (float noise) would make the rule's golden fragile.
+    assert min(smallest) > 1e-12, f"an offset gradient is near 0: {min(smallest)}"
+    print(f"shiftgcn-adaptive: {len(model.state_dict())} tensors, smallest nonzero |offset gradient| {min(smallest):.2e}")
+
+
 if __name__ == "__main__":
     main()
+    official_fixture()

@@ -3,8 +3,8 @@
 //!
 //! - [`loader`]: the batch loader alone (render, crop, resample, rotate, the
 //!   input tensor; no model), on a converted dataset;
-//! - [`stgcn`]: standard-width ST-GCN training steps (forward, cross-entropy,
-//!   backward, SGD) on the batches of a folder, which
+//! - [`stgcn`]: standard-width ST-GCN or Shift-GCN training steps (forward,
+//!   cross-entropy, backward, SGD) on the batches of a folder, which
 //!   `bench/stgcn_train_throughput.py` reads too;
 //! - [`sadvae`]: the full SA-DVAE `fd_tc` step at the Table 5 NTU-60 sizes,
 //!   against `bench/sadvae_train_throughput.py`.
@@ -19,7 +19,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::config::{DeviceChoice, Optimizer};
 use crate::data::{batches, to_device, Augment, SampleStore};
-use crate::model::{build, Arch, BackboneConfig};
+use crate::model::{build, Arch, BackboneConfig, TemporalShift};
 use crate::optim::Optim;
 use crate::precision::{autocast, Precision};
 use crate::sadvae::{factors, DiscNoise, Noise, SadvaeConfig, ScheduleKind, Trainer, Variant};
@@ -81,7 +81,7 @@ pub fn loader(b: &LoaderBench) -> anyhow::Result<(usize, f64)> {
     Ok((n, started.elapsed().as_secs_f64()))
 }
 
-/// The ST-GCN training benchmark's settings.
+/// The backbone training benchmark's settings.
 #[derive(Debug, Clone)]
 pub struct StgcnBench {
     /// Holds inputs.npy (steps x N x C x T x V x M) and targets.npy (steps x
@@ -97,6 +97,10 @@ pub struct StgcnBench {
     pub cudnn_benchmark: bool,
     /// `standard` (10 blocks, 64-256 channels) or a tiny 2-block model (tests).
     pub tiny: bool,
+    /// ST-GCN (dropout 0.5, as published) or Shift-GCN (no dropout, as published).
+    pub arch: Arch,
+    /// Shift-GCN's temporal unit.
+    pub temporal_shift: TemporalShift,
 }
 
 /// Writes the seeded batches of `b` into its folder unless they are there;
@@ -141,14 +145,19 @@ pub fn stgcn(b: &StgcnBench) -> anyhow::Result<(usize, f64)> {
     }
     tch::manual_seed(0);
     let vs = nn::VarStore::new(device);
+    let standard = BackboneConfig {
+        dropout: if b.arch == Arch::Stgcn { 0.5 } else { 0.0 },
+        temporal_shift: b.temporal_shift,
+        ..BackboneConfig::standard(b.arch)
+    };
     let backbone = if b.tiny {
         BackboneConfig {
             widths: vec![8, 16],
             strides: vec![1, 2],
-            ..BackboneConfig::standard(Arch::Stgcn)
+            ..standard
         }
     } else {
-        BackboneConfig::standard(Arch::Stgcn)
+        standard
     };
     let model = build(&vs.root(), &backbone, 3, b.classes as i64);
     let mut optim = Optim::new(
@@ -185,6 +194,7 @@ pub fn stgcn(b: &StgcnBench) -> anyhow::Result<(usize, f64)> {
         });
         optim.zero_grad();
         loss.backward();
+        model.apply_gradient_rules();
         optim.step(0.01);
     }
     synchronize(device);

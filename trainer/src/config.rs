@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::BackboneConfig;
+use crate::model::{Arch, BackboneConfig, TemporalShift};
 use crate::precision::Precision;
 
 /// Where tensors live.
@@ -190,6 +190,15 @@ pub struct ExtractConfig {
     pub backbone: BackboneConfig,
     pub data: DataConfig,
     pub train: TrainConfig,
+    /// Weights to start from instead of the seeded initialisation: a state
+    /// dict of the official Shift-GCN `Model` (`backbone.arch: shiftgcn`,
+    /// `temporal_shift: adaptive`, this config's widths, strides and seen
+    /// classes), a `.safetensors` file or a `torch.save` zip of a plain dict
+    /// (`model::weights::load_state_dict`). Trained on this split's seen
+    /// classes only: the public full-class checkpoints leak the unseen
+    /// classes. With `train.epochs: 0` the run only extracts features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_weights: Option<PathBuf>,
 }
 
 impl ExtractConfig {
@@ -229,8 +238,18 @@ impl ExtractConfig {
                 self.data.min_crop
             ));
         }
-        if self.train.epochs == 0 {
-            return Err("train.epochs: must be at least 1".into());
+        if self.train.epochs == 0 && self.init_weights.is_none() {
+            return Err("train.epochs: must be at least 1 (0 only with init_weights)".into());
+        }
+        if self.init_weights.is_some()
+            && (self.backbone.arch != Arch::Shiftgcn
+                || self.backbone.temporal_shift != TemporalShift::Adaptive)
+        {
+            return Err(
+                "init_weights: official Shift-GCN state dicts need backbone.arch shiftgcn \
+                 and temporal_shift adaptive"
+                    .into(),
+            );
         }
         if !(self.train.lr > 0.0 && self.train.lr.is_finite()) {
             return Err(format!(

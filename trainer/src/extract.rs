@@ -148,7 +148,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
                 cfg.run_dir.display()
             );
         }
-        if old != config_text {
+        if old != config_text && !same_as_before_adaptive(&old, cfg) {
             anyhow::bail!(
                 "--resume: the config differs from the one {} was started with ({}); resume with the same config",
                 cfg.run_dir.display(),
@@ -179,6 +179,10 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
     write_atomic(&run.config(), config_text.as_bytes())?;
 
     let (vs, model) = build_model(cfg, seen.len() as i64, device)?;
+    if let Some(path) = &cfg.init_weights {
+        model::weights::load_state_dict(&vs, path)
+            .with_context(|| format!("init_weights of {}", cfg.run_dir.display()))?;
+    }
     if device != Device::Cpu {
         tch::Cuda::cudnn_set_benchmark(cfg.train.cudnn_benchmark);
     }
@@ -279,6 +283,7 @@ pub fn run(cfg: &ExtractConfig, opts: &ExtractOptions) -> anyhow::Result<Extract
             });
             optim.zero_grad();
             loss.backward();
+            model.apply_gradient_rules();
             optim.step(lr);
             tch::no_grad(|| {
                 let _ = loss_sum.g_add_(&(loss.to_kind(Kind::Double) * batch.size as f64));
@@ -382,6 +387,7 @@ fn build_model(
 }
 
 const CHECKPOINT_FIX: &str = "it was written for another model (backbone.arch, backbone.widths, \
+     backbone.temporal_shift (Shift-GCN checkpoints made before `adaptive` need `temporal_shift: fixed`), \
      or the number of seen classes): resume with the config it was trained with, or start a new run_dir";
 
 /// Loads a checkpoint into `vs`, naming the first tensor that is missing or
@@ -410,6 +416,21 @@ fn load_checkpoint(vs: &nn::VarStore, path: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `old`, the config of a run directory, was written before
+/// `backbone.temporal_shift` existed for the Shift-GCN run that `cfg`, with
+/// `temporal_shift: fixed` (the only temporal unit then), resumes. Its
+/// config.yaml is rewritten with the key when the run starts.
+fn same_as_before_adaptive(old: &str, cfg: &ExtractConfig) -> bool {
+    let Ok(mut earlier) = serde_saphyr::from_str::<ExtractConfig>(old) else {
+        return false;
+    };
+    if old.contains("temporal_shift:") || earlier.backbone.arch != model::Arch::Shiftgcn {
+        return false;
+    }
+    earlier.backbone.temporal_shift = model::TemporalShift::Fixed;
+    earlier == *cfg
 }
 
 /// A resumed run must read the same split and dataset as its checkpoints.

@@ -150,9 +150,10 @@ enum BenchCommand {
         #[arg(long, value_enum, default_value = "cpu")]
         device: DeviceArg,
     },
-    /// Standard-width ST-GCN training steps (forward, cross-entropy,
-    /// backward, SGD) on the seeded batches of FOLDER (written when absent),
-    /// which bench/stgcn_train_throughput.py reads too; prints samples/s.
+    /// Standard-width ST-GCN (or, with --arch, Shift-GCN) training steps
+    /// (forward, cross-entropy, backward, SGD) on the seeded batches of
+    /// FOLDER (written when absent), which bench/stgcn_train_throughput.py
+    /// reads too; prints samples/s.
     Stgcn {
         /// Folder of inputs.npy and targets.npy.
         #[arg(long)]
@@ -181,9 +182,15 @@ enum BenchCommand {
         /// libtorch intra-op threads (CPU).
         #[arg(long, default_value_t = 2)]
         threads: i32,
-        /// A 2-block, 8-16-channel ST-GCN instead of the standard one (tests).
+        /// A 2-block, 8-16-channel network instead of the standard one (tests).
         #[arg(long)]
         tiny: bool,
+        /// The network: stgcn (dropout 0.5) or shiftgcn (no dropout), as published.
+        #[arg(long, value_enum, default_value = "stgcn")]
+        arch: skel_trainer::model::Arch,
+        /// Shift-GCN's temporal unit: adaptive (the paper's) or fixed.
+        #[arg(long, value_enum, default_value = "adaptive")]
+        temporal_shift: skel_trainer::model::TemporalShift,
     },
     /// The SA-DVAE fd_tc training step at the Table 5 NTU-60 sizes, batch
     /// 32, on the seeded features of FOLDER (written when absent): the fused
@@ -465,6 +472,8 @@ fn bench(b: BenchCommand) -> anyhow::Result<()> {
             cudnn_benchmark,
             threads,
             tiny,
+            arch,
+            temporal_shift,
         } => {
             tch::set_num_threads(threads);
             let b = bench::StgcnBench {
@@ -478,10 +487,16 @@ fn bench(b: BenchCommand) -> anyhow::Result<()> {
                 precision,
                 cudnn_benchmark,
                 tiny,
+                arch,
+                temporal_shift,
             };
             let r = bench::stgcn(&b)?;
+            let network = match (arch, temporal_shift) {
+                (skel_trainer::model::Arch::Stgcn, _) => "ST-GCN".to_owned(),
+                (_, shift) => format!("Shift-GCN ({} shift)", format!("{shift:?}").to_lowercase()),
+            };
             report(
-                "skel-trainer ST-GCN train",
+                &format!("skel-trainer {network} train"),
                 r,
                 format!(
                     "{} steps of {batch_size}, T={frames}, {}, {}, {threads} threads",

@@ -219,6 +219,7 @@ impl ExperimentConfig {
             backbone: extractor.backbone.clone(),
             data: extractor.data.clone(),
             train: extractor.train.clone(),
+            init_weights: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! strides, kernel and dropout are config values, so tests use tiny networks.
 
 pub mod graph;
+pub mod shift;
 pub mod shiftgcn;
 pub mod stgcn;
 pub mod weights;
@@ -14,11 +15,33 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
 /// Which network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
+    /// ST-GCN (Yan et al. 2018).
     Stgcn,
+    /// Shift-GCN (Cheng et al. 2020).
     Shiftgcn,
+}
+
+/// Shift-GCN's temporal unit (see [`shiftgcn`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TemporalShift {
+    /// This project's earlier unit: a fixed shift (a third of the channels
+    /// back, a third forward), then the conv (shift-conv), with the earlier
+    /// parameter names; checkpoints made before `adaptive` load with it.
+    Fixed,
+    /// The paper's: learnable per-channel offsets, shift-conv-shift, the
+    /// official parameter names (official state dicts load).
+    #[default]
+    Adaptive,
+}
+
+impl TemporalShift {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// The shape of a backbone.
@@ -35,6 +58,10 @@ pub struct BackboneConfig {
     pub dropout: f64,
     /// Learnable edge importance (ST-GCN only).
     pub edge_importance: bool,
+    /// Shift-GCN's temporal unit (Shift-GCN only; default `adaptive`, left
+    /// out of written configs, so those of earlier runs read back unchanged).
+    #[serde(default, skip_serializing_if = "TemporalShift::is_default")]
+    pub temporal_shift: TemporalShift,
 }
 
 impl BackboneConfig {
@@ -47,11 +74,13 @@ impl BackboneConfig {
             temporal_kernel: 9,
             dropout: 0.5,
             edge_importance: true,
+            temporal_shift: TemporalShift::Adaptive,
         }
     }
 
     /// The golden fixtures' three-block network (widths 8, 16, 16; strides
-    /// 1, 2, 1; no dropout): small enough for tests, deterministic in train mode.
+    /// 1, 2, 1; no dropout; Shift-GCN `adaptive`): small enough for tests,
+    /// deterministic in train mode.
     pub fn tiny(arch: Arch) -> Self {
         Self {
             arch,
@@ -60,6 +89,7 @@ impl BackboneConfig {
             temporal_kernel: 9,
             dropout: 0.0,
             edge_importance: true,
+            temporal_shift: TemporalShift::Adaptive,
         }
     }
 
@@ -100,6 +130,12 @@ pub trait Backbone: Send {
     /// M = 2; a float tensor on the model's device) -> (features N x F,
     /// logits N x classes). Other shapes are a programmer error and panic.
     fn forward_t(&self, xs: &Tensor, train: bool) -> (Tensor, Tensor);
+
+    /// Called after `backward` and before the optimiser step: replaces the
+    /// gradients that the published training does not take from autograd
+    /// (Shift-GCN's temporal offsets, [`shift::AdaptiveShift::apply_gradient_rule`]).
+    /// Nothing for the others.
+    fn apply_gradient_rules(&self) {}
 }
 
 /// Builds a backbone under `vs`.
@@ -130,14 +166,19 @@ pub(crate) fn data_bn(bn: &nn::BatchNorm, xs: &Tensor, train: bool) -> Tensor {
         .view([n * m, c, t, v])
 }
 
-/// Global average pool over T and V, mean over M, then the 1x1-conv head:
-/// N*M x F x T x V -> (features N x F, logits N x classes).
-pub(crate) fn pool_and_classify(x: &Tensor, n: i64, fc: &nn::Conv2D) -> (Tensor, Tensor) {
+/// Global average pool over T and V, then mean over M: N*M x F x T x V -> N x F.
+pub(crate) fn pool(x: &Tensor, n: i64) -> Tensor {
     let f = x.size()[1];
-    let features = x
-        .mean_dim([2, 3].as_slice(), false, tch::Kind::Float)
+    x.mean_dim([2, 3].as_slice(), false, tch::Kind::Float)
         .view([n, -1, f])
-        .mean_dim([1].as_slice(), false, tch::Kind::Float);
+        .mean_dim([1].as_slice(), false, tch::Kind::Float)
+}
+
+/// [`pool`], then the 1x1-conv head: N*M x F x T x V -> (features N x F,
+/// logits N x classes).
+pub(crate) fn pool_and_classify(x: &Tensor, n: i64, fc: &nn::Conv2D) -> (Tensor, Tensor) {
+    let features = pool(x, n);
+    let f = features.size()[1];
     let logits = features.view([n, f, 1, 1]).apply(fc).view([n, -1]);
     (features, logits)
 }

@@ -138,3 +138,102 @@ fn bf16_precision_trains_under_autocast_and_is_recorded_in_the_config() {
     let text = std::fs::read_to_string(fp32.run_dir.join("config.yaml")).unwrap();
     assert!(!text.contains("precision"), "{text}");
 }
+
+/// `init_weights` with `train.epochs: 0`: the run extracts with the given
+/// state dict, whatever the seed (the seeds' own weights would differ); a
+/// state dict of another width is refused naming the file.
+#[test]
+fn init_weights_replace_the_seeded_weights() {
+    use skel_trainer::model::{build, Arch, TemporalShift};
+    use tch::{nn, Device, Tensor};
+
+    let _rng = crate::util::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 2);
+    let mut cfg = config(&data, &split, &tmp.path().join("a"), 0);
+    cfg.backbone.arch = Arch::Shiftgcn;
+    cfg.backbone.temporal_shift = TemporalShift::Adaptive;
+    let seen = skel_schemas::SplitFile::read(&split)
+        .unwrap()
+        .classes
+        .seen
+        .len() as i64;
+    tch::manual_seed(99);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let _model = build(&vs.root(), &cfg.backbone, 3, seen);
+    let weights = tmp.path().join("official.safetensors");
+    let named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    Tensor::write_safetensors(&named, &weights).unwrap();
+    cfg.init_weights = Some(weights.clone());
+    let mut other_seed = cfg.clone();
+    other_seed.seed += 1;
+    other_seed.run_dir = tmp.path().join("b");
+    let mut seeded = other_seed.clone();
+    seeded.init_weights = None;
+    seeded.train.epochs = 1;
+    seeded.train.lr = 1e-12;
+    seeded.run_dir = tmp.path().join("c");
+
+    for c in [&cfg, &other_seed, &seeded] {
+        run(c, &ExtractOptions::default()).unwrap();
+    }
+    let features = |c: &skel_trainer::config::ExtractConfig| {
+        skel_trainer::features::read(&c.run_dir.join("features.parquet")).unwrap()
+    };
+    let (a, b, c) = (features(&cfg), features(&other_seed), features(&seeded));
+    assert!(!a.is_empty());
+    assert_eq!(
+        a, b,
+        "the seed changed features extracted with init_weights"
+    );
+    assert_ne!(a, c, "init_weights were not used");
+
+    let mut wider = cfg.clone();
+    wider.backbone.widths[1] = 24;
+    wider.run_dir = tmp.path().join("d");
+    let err = format!("{:#}", run(&wider, &ExtractOptions::default()).unwrap_err());
+    assert!(
+        err.contains(&weights.display().to_string()) && err.contains("has shape"),
+        "{err}"
+    );
+}
+
+/// A Shift-GCN run made before `temporal_shift` existed (config.yaml without
+/// the key, checkpoints of the fixed unit) resumes with `temporal_shift:
+/// fixed`; with the default, `adaptive`, the error says to set it.
+#[test]
+fn a_shiftgcn_run_from_before_adaptive_resumes_with_fixed() {
+    use skel_trainer::model::{Arch, TemporalShift};
+
+    let _rng = crate::util::rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, split) = dataset(tmp.path(), 1);
+    let mut fixed = config(&data, &split, &tmp.path().join("run"), 2);
+    fixed.backbone.arch = Arch::Shiftgcn;
+    fixed.backbone.temporal_shift = TemporalShift::Fixed;
+    let first = ExtractOptions {
+        stop_after: Some(1),
+        ..Default::default()
+    };
+    run(&fixed, &first).unwrap();
+    let written = fixed.run_dir.join("config.yaml");
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("temporal_shift: fixed"), "{text}");
+    let earlier: String = text
+        .lines()
+        .filter(|l| !l.contains("temporal_shift:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&written, earlier).unwrap();
+
+    let resume = ExtractOptions {
+        resume: true,
+        ..Default::default()
+    };
+    let mut adaptive = fixed.clone();
+    adaptive.backbone.temporal_shift = TemporalShift::Adaptive;
+    let err = format!("{:#}", run(&adaptive, &resume).unwrap_err());
+    assert!(err.contains("need `temporal_shift: fixed`"), "{err}");
+    let report = run(&fixed, &resume).unwrap();
+    assert_eq!((report.resumed_from, report.epochs_done), (Some(1), 2));
+}

@@ -76,6 +76,7 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
             temporal_kernel: 9,
             dropout: 0.2,
             edge_importance: true,
+            temporal_shift: Default::default(),
         },
         data: DataConfig {
             frames: 16,
@@ -92,6 +93,7 @@ pub fn config(dataset: &Path, split: &Path, run_dir: &Path, epochs: usize) -> Ex
             precision: Default::default(),
             cudnn_benchmark: false,
         },
+        init_weights: None,
     }
 }
 
