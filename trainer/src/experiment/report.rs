@@ -247,7 +247,8 @@ pub fn markdown(exp: &Experiment, s: &Summary) -> String {
     }
     let _ = writeln!(
         md,
-        "\nEpochs are chosen by ZSL accuracy on the validation phase's pseudo-unseen classes; \
+        "\nEpochs are chosen by ZSL accuracy on the validation phase's pseudo-unseen classes, \
+         ties by the mean log-probability of their true classes (each run's `selection.yaml`); \
          the test partition is never used for selection.\n"
     );
     let _ = writeln!(md, "## Figures\n");
