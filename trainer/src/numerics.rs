@@ -158,15 +158,35 @@ pub fn cpu_name() -> String {
 mod tests {
     use super::*;
 
+    /// The kernel reads the same `cpuid` leaves: the name must match its
+    /// `vendor_id` and `model name`, and the instruction set its flags.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     #[test]
-    fn the_cpu_has_a_name_and_an_isa() {
-        let name = cpu_name();
-        assert!(!name.is_empty());
-        #[cfg(target_arch = "x86_64")]
-        assert!(
-            name.starts_with("GenuineIntel") || name.starts_with("AuthenticAMD") || name.len() > 12,
-            "{name}"
+    fn the_cpu_name_and_isa_match_proc_cpuinfo() {
+        let info = std::fs::read_to_string("/proc/cpuinfo").unwrap();
+        let field = |key: &str| {
+            info.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap()
+        };
+        assert_eq!(
+            cpu_name(),
+            format!("{} {}", field("vendor_id"), field("model name"))
         );
-        assert!(!cpu_isa().is_empty());
+        let flags: Vec<String> = field("flags")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let has = |f: &str| flags.iter().any(|x| x == f);
+        let expected = if has("avx512f") && has("avx512bw") && has("avx512vl") {
+            "avx512"
+        } else if has("avx2") && has("fma") {
+            "avx2"
+        } else {
+            "sse4.2 or lower"
+        };
+        assert_eq!(cpu_isa(), expected);
     }
 }
