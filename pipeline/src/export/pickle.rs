@@ -129,24 +129,26 @@ impl<W: Write> Pickler<W> {
 
     /// A list of strs.
     pub fn str_list<'a>(&mut self, items: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
-        self.start_list()?;
-        for (i, s) in items.into_iter().enumerate() {
-            if i > 0 && i % BATCH == 0 {
-                self.list_batch()?;
-            }
-            self.str(s)?;
-        }
-        self.end_list()
+        self.list(items, Self::str)
     }
 
     /// A list of ints.
     pub fn int_list(&mut self, items: impl IntoIterator<Item = i64>) -> io::Result<()> {
+        self.list(items, Self::int)
+    }
+
+    /// A list of `items`, each written by `write`, appended in batches.
+    fn list<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        write: impl Fn(&mut Self, T) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.start_list()?;
-        for (i, v) in items.into_iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             if i > 0 && i % BATCH == 0 {
                 self.list_batch()?;
             }
-            self.int(v)?;
+            write(self, item)?;
         }
         self.end_list()
     }
