@@ -621,8 +621,7 @@ impl Job<'_> {
         rel: &str,
         bytes: &[u8],
     ) -> Result<SampleRecord, SampleError> {
-        let skeleton = ntu::parse(bytes)?;
-        let seq = ntu::to_sequence(&skeleton);
+        let seq = ntu::parse_sequence(bytes)?;
         let cleaned = clean::clean(&seq, self.preset, self.dataset)?;
         let mut record = self.record(&seq, cleaned, name.action)?;
         record.sample = name.to_string();

@@ -106,6 +106,77 @@ pub type NtuSkeleton = Frames<NtuBody>;
 
 /// Parses the text of a `.skeleton` file, checking every field.
 pub fn parse(data: &[u8]) -> Result<NtuSkeleton, ParseError> {
+    parse_frames(data)
+}
+
+/// Parses the text of a `.skeleton` file into the bodies' IDs and x, y, z,
+/// checking every field as [`parse`] does: the same errors, and the same
+/// sequence as `to_sequence(&parse(data)?)`, without keeping the fields
+/// the cleaning presets do not use (and, on the fast path, without valuing
+/// them).
+pub fn parse_sequence(data: &[u8]) -> Result<Sequence, ParseError> {
+    parse_frames(data)
+}
+
+/// What a parse keeps of each body.
+trait Keep: Sized {
+    /// What it keeps of a joint line.
+    type Joint: Copy + Default;
+    /// The joint line at the start of `rest` by a fast path, and the length
+    /// of the line up to its newline; `None` leaves it to [`parse_joint`].
+    fn fast(rest: &[u8]) -> Option<(Self::Joint, usize)>;
+    fn joint(joint: Joint) -> Self::Joint;
+    fn body(info: BodyInfo, joints: [Self::Joint; 25]) -> Self;
+}
+
+impl Keep for NtuBody {
+    type Joint = Joint;
+
+    #[inline]
+    fn fast(rest: &[u8]) -> Option<(Joint, usize)> {
+        let len = memchr::memchr(b'\n', rest)?;
+        let mut v = [0f32; JOINT_FIELDS - 1];
+        let tracking_state = scan::floats_then_small_uint(rest, len, &mut v)?;
+        let joint = Joint {
+            xyz: [v[0], v[1], v[2]],
+            depth: [v[3], v[4]],
+            color: [v[5], v[6]],
+            orientation: [v[7], v[8], v[9], v[10]],
+            tracking_state,
+        };
+        Some((joint, len))
+    }
+
+    fn joint(joint: Joint) -> Joint {
+        joint
+    }
+
+    fn body(info: BodyInfo, joints: [Joint; 25]) -> Self {
+        NtuBody { info, joints }
+    }
+}
+
+impl Keep for Body {
+    type Joint = [f32; 3];
+
+    #[inline]
+    fn fast(rest: &[u8]) -> Option<([f32; 3], usize)> {
+        scan::joint_xyz(rest)
+    }
+
+    fn joint(joint: Joint) -> [f32; 3] {
+        joint.xyz
+    }
+
+    fn body(info: BodyInfo, pose: [[f32; 3]; 25]) -> Self {
+        Body {
+            id: info.body_id,
+            pose,
+        }
+    }
+}
+
+fn parse_frames<B: Keep>(data: &[u8]) -> Result<Frames<B>, ParseError> {
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::Empty);
     }
@@ -113,7 +184,7 @@ pub fn parse(data: &[u8]) -> Result<NtuSkeleton, ParseError> {
     let header = lines.expect_line(&|| "the frame count".into())?;
     let frames = parse_count_line(header, 1, "frame count", MAX_FRAMES)?;
     // Capacity from the header is capped: a damaged header must not allocate gigabytes.
-    let mut out = NtuSkeleton::with_capacity(frames.min(4096) as usize, frames.min(4096) as usize);
+    let mut out = Frames::with_capacity(frames.min(4096) as usize, frames.min(4096) as usize);
     for t in 0..frames {
         let text =
             lines.expect_line(&|| format!("the body count of frame {} of {frames}", t + 1))?;
@@ -129,21 +200,20 @@ pub fn parse(data: &[u8]) -> Result<NtuSkeleton, ParseError> {
                     got: count,
                 });
             }
-            let mut joints = [Joint::default(); 25];
+            let mut joints = [B::Joint::default(); 25];
             for (j, joint) in joints.iter_mut().enumerate() {
-                let (text, rest) =
-                    lines
-                        .next_line_and_rest()
-                        .ok_or_else(|| ParseError::Truncated {
-                            line: lines.line_no() + 1,
-                            expected: format!("joint {} of {}", j + 1, what()),
-                        })?;
-                *joint = match fast_joint(text.len(), rest) {
-                    Some(parsed) => parsed,
-                    None => parse_joint(text, lines.line_no())?,
-                };
+                if let Some((parsed, len)) = B::fast(lines.rest()) {
+                    lines.skip_line(len);
+                    *joint = parsed;
+                    continue;
+                }
+                let text = lines.next_line().ok_or_else(|| ParseError::Truncated {
+                    line: lines.line_no() + 1,
+                    expected: format!("joint {} of {}", j + 1, what()),
+                })?;
+                *joint = B::joint(parse_joint(text, lines.line_no())?);
             }
-            out.push(NtuBody { info, joints });
+            out.push(B::body(info, joints));
         }
         out.end_frame();
     }
@@ -190,21 +260,6 @@ fn parse_body_info(text: &[u8], line: u64) -> Result<BodyInfo, ParseError> {
         return Err(field_count_error(text, line, "body", BODY_FIELDS));
     }
     Ok(info)
-}
-
-/// A joint line of plain decimals, read by the fast path of [`crate::scan`];
-/// `None` leaves it to [`parse_joint`].
-#[inline]
-fn fast_joint(len: usize, rest: &[u8]) -> Option<Joint> {
-    let mut v = [0f32; JOINT_FIELDS - 1];
-    let tracking_state = scan::floats_then_small_uint(rest, len, &mut v)?;
-    Some(Joint {
-        xyz: [v[0], v[1], v[2]],
-        depth: [v[3], v[4]],
-        color: [v[5], v[6]],
-        orientation: [v[7], v[8], v[9], v[10]],
-        tracking_state,
-    })
 }
 
 fn parse_joint(text: &[u8], line: u64) -> Result<Joint, ParseError> {
@@ -308,6 +363,146 @@ mod tests {
         assert_eq!(body.joints[0].orientation, [0.1, 0.2, 0.3, 0.9]);
         assert_eq!(body.joints[0].tracking_state, 2);
         assert_eq!(body.info.lean, [0.01, -0.02]);
+    }
+
+    /// Small deterministic generator for the mutation tests.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// A file of realistic joint lines: long fractions, negative numbers,
+    /// zero quaternions and an exponent, as the Kinect writes them.
+    fn realistic_file() -> String {
+        let lines = [
+            "-0.2297015 -0.09855801 3.196548 229.7714 219.2539 901.0728 598.6826 0.4857785 0.02171833 0.8725384 0.04716216 2",
+            "0.009654825 -0.2346558 3.243325 257.0865 234.4079 980.1503 642.6914 -0.1959445 0.8515585 0.06288673 0.4821816 1",
+            "-0.2362088 0.692835 3.280734 229.7205 130.9182 900.4824 342.1461 0 0 0 0 2",
+            "0.04531883 0.1161929 3.362407 260.9195 195.3869 990.6798 529.3702 -0.3173478 -5.519371E-06 0.9483055 -0.002637017 2",
+        ];
+        let mut s = "2\n".to_string();
+        for frame in 0..2 {
+            s += "1\n72057594037931101 0 1 1 1 1 0 0.01 -0.02 2\n25\n";
+            for j in 0..25 {
+                s += lines[(j + frame) % lines.len()];
+                s += if j % 7 == 3 { "\r\n" } else { "\n" };
+            }
+        }
+        s
+    }
+
+    /// Every field of a joint line replaced by forms near the edge of the
+    /// grammar: the fast x, y, z path takes a line only when the general
+    /// parser takes it too, with the same x, y, z, and it does take the
+    /// plain ones.
+    #[test]
+    fn the_fast_xyz_path_takes_only_what_the_general_parser_takes() {
+        let template = "-0.2297015 -0.09855801 3.196548 229.7714 219.2539 901.0728 598.6826 0.4857785 0.02171833 0.8725384 0.04716216 2";
+        let tokens = [
+            "-.",
+            ".",
+            "-",
+            "1.2.3",
+            "1-2",
+            "--1",
+            "-1.",
+            ".5",
+            "-.5",
+            "1e5",
+            "+1",
+            "1..2",
+            "0.00000000000000000000000001",
+            "255",
+            "256",
+            "007",
+            "1/2",
+            "12345678.5",
+            "123456789.5",
+            "-0.12345678901234",
+            "nan",
+            "",
+        ];
+        let mut taken = 0;
+        for field in 0..12 {
+            for token in tokens {
+                let mut fields: Vec<&str> = template.split(' ').collect();
+                fields[field] = token;
+                let line = fields.join(" ");
+                let mut buffer = line.clone().into_bytes();
+                buffer.push(b'\n');
+                buffer.extend_from_slice(template.repeat(2).as_bytes());
+                let general = parse_joint(line.as_bytes(), 1);
+                match scan::joint_xyz(&buffer) {
+                    Some((xyz, len)) => {
+                        assert_eq!(len, line.len(), "{line}");
+                        let joint = general.unwrap_or_else(|e| panic!("{line}: {e}"));
+                        assert_eq!(xyz.map(f32::to_bits), joint.xyz.map(f32::to_bits), "{line}");
+                        taken += 1;
+                    }
+                    None => assert!(
+                        general.is_err()
+                            || line.len() >= 128
+                            || line.contains(['e', '+'])
+                            || line.contains("123456789.5")
+                            || line.contains("0.12345678901234"),
+                        "a plain line left to the general parser: {line}"
+                    ),
+                }
+            }
+        }
+        assert!(taken > 60, "{taken}");
+        let mut buffer = format!("{template}\n").into_bytes();
+        buffer.extend_from_slice(template.repeat(2).as_bytes());
+        assert!(scan::joint_xyz(&buffer).is_some());
+    }
+
+    /// The x, y, z parse and the full parse agree on every file: the same
+    /// sequence, or the same error at the same line. Each file is a
+    /// realistic one with a few bytes replaced, inserted or removed, drawn
+    /// from the bytes that make numbers and lines.
+    #[test]
+    fn the_xyz_parse_agrees_with_the_full_parse_on_damaged_files() {
+        let clean = realistic_file();
+        let full = |data: &[u8]| parse(data).map(|sk| to_sequence(&sk));
+        assert_eq!(parse_sequence(clean.as_bytes()), full(clean.as_bytes()));
+        assert!(full(clean.as_bytes()).is_ok());
+        let alphabet = b"0123456789.-+eE \t\r\nx/,:";
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let (mut ok, mut failed) = (0, 0);
+        for _ in 0..6_000 {
+            let mut data = clean.clone().into_bytes();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(data.len());
+                let byte = alphabet[rng.below(alphabet.len())];
+                match rng.below(3) {
+                    0 => data[at] = byte,
+                    1 => data.insert(at, byte),
+                    _ => {
+                        data.remove(at);
+                    }
+                }
+            }
+            let expected = full(&data);
+            assert_eq!(
+                parse_sequence(&data),
+                expected,
+                "{}",
+                String::from_utf8_lossy(&data)
+            );
+            if expected.is_ok() {
+                ok += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        // Both outcomes are common, so both paths were compared.
+        assert!(ok > 600 && failed > 600, "{ok} parsed, {failed} refused");
     }
 
     #[test]

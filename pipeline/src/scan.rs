@@ -1,91 +1,212 @@
-//! The fast path of line parsing: the fields of a line of plain decimals.
+//! The fast paths of line parsing: lines of plain decimals, without a
+//! branch that depends on the digits.
 //!
-//! Each field's end is found by SWAR (SIMD within a register): two 64-bit
-//! loads classify sixteen bytes at once. That scan does not depend on the
-//! numbers' values, so the processor runs ahead of the parsing and parses
-//! several fields of a line at once. A field is then read by a plain digit
-//! loop over a slice of known length. (Valuing eight digits per
-//! multiplication, SWAR as well, was measured slower: `ntu::parse` on 596
-//! generated NTU-60 files ran at 700 MB/s of CPU time with it, 845 with the
-//! loop, and 705 before either.) A number is `[-]digits[.digits]`
-//! of at most 15 significant digits, which is how every sensor writes them;
-//! its value is `mantissa / 10^k` (Clinger's fast path), one correctly
-//! rounded division, so it is bit-identical to the general parser in
-//! [`crate::text`]. Anything else (an exponent, a sign `+`, a long mantissa,
-//! a bad byte, a wrong field count, the end of the buffer within reach of a
-//! load) returns `None`, and the caller parses the line again with the
+//! A field is found and checked with SSE2 compares (a byte-at-a-time loop
+//! elsewhere) that give one bit per byte for blanks, dots, minus signs and
+//! bytes that cannot be in a number; its digits are then lined up by
+//! shifts and valued eight at a time with three multiplications (Lemire's
+//! method). Whether fields are well formed is collected and tested once
+//! per line, so the branch predictor sees the same path on every line
+//! whatever the digits are: the number of digits, which varies from field
+//! to field, decides nothing but shift amounts. (A loop over digits
+//! mispredicts about twice per number.) A number is `[-]digits[.digits]`
+//! of at most 15 bytes with at most eight digits before the dot; its value
+//! is `mantissa / 10^k` (Clinger's fast path), one correctly rounded
+//! division, so it is bit-identical to the general parser in
+//! [`crate::text`]. Anything else (an exponent, a sign `+`, a longer field,
+//! a bad byte, a wrong field count, the end of the buffer within reach of
+//! a load) returns `None`, and the caller parses the line again with the
 //! general, fully checked parser, which also writes the error message.
+//!
+//! Two paths read NTU joint lines:
+//! - [`floats_then_small_uint`] values all eleven floats, field after field;
+//! - [`joint_xyz`] classifies the whole line at once (128 bytes, eight
+//!   compares of sixteen), values x, y and z, and only checks the other
+//!   eight floats and the tracking state with bit operations on the line's
+//!   masks, which is what a conversion needs: it takes a line only when the
+//!   general parser takes it too, so errors stay the same.
 
-/// `0x01` in every byte.
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// Exact powers of ten for `mantissa / 10^k` (k at most 15 here).
+/// Exact powers of ten for `mantissa / 10^k` (k at most 14 here).
 const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// The eight bytes at `s[i..]` as a little-endian word (the first byte
-/// lowest), or `None` when fewer than eight are left.
-#[inline(always)]
-fn word(s: &[u8], i: usize) -> Option<u64> {
-    let bytes: [u8; 8] = s.get(i..i + 8)?.try_into().ok()?;
-    Some(u64::from_le_bytes(bytes))
-}
-
-/// How far from `s[i]` the first blank byte (up to `b' '`, as in
-/// [`crate::text::Fields`]) lies, when one lies within 16 bytes.
-#[inline(always)]
-fn blank_offset(s: &[u8], i: usize) -> Option<usize> {
-    // Bit 7 of each byte below 0x21: exact for the lowest such byte (borrows
-    // only run upwards), which is the only one used.
-    let blanks = |w: u64| w.wrapping_sub(ONES * 0x21) & !w & (ONES * 0x80);
-    let low = blanks(word(s, i)?);
-    let high = blanks(word(s, i + 8)?);
-    let both = (u128::from(high) << 64) | u128::from(low);
-    let offset = (both.trailing_zeros() / 8) as usize;
-    (offset < 16).then_some(offset)
-}
-
-/// Appends the digits at the start of `field` to `mantissa`: the new
-/// mantissa and how many digits there were.
-#[inline(always)]
-fn digits(field: &[u8], mut mantissa: u64) -> (u64, usize) {
-    let mut n = 0;
-    while let Some(&b) = field.get(n) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-        n += 1;
+/// Powers of ten as integers, to join the digits before and after the dot.
+const POW10_INT: [u64; 16] = {
+    let mut p = [1u64; 16];
+    let mut k = 1;
+    while k < 16 {
+        p[k] = p[k - 1] * 10;
+        k += 1;
     }
-    (mantissa, n)
+    p
+};
+
+/// The 32 bytes at `s[i..]`, or `None` when fewer are left: a field and
+/// its digits are read from them without further bounds checks.
+#[inline(always)]
+fn window(s: &[u8], i: usize) -> Option<&[u8; 32]> {
+    s.get(i..i + 32)?.try_into().ok()
 }
 
-/// The value of a whole field that is a plain decimal.
+/// The eight bytes at `w[at..]` (`at` below 16) as a little-endian word.
 #[inline(always)]
-fn decimal(field: &[u8]) -> Option<f64> {
-    let negative = field.first() == Some(&b'-');
-    let rest = &field[usize::from(negative)..];
-    let (mantissa, whole) = digits(rest, 0);
-    let (mantissa, fraction) = match rest.get(whole) {
-        None => (mantissa, 0),
-        Some(b'.') => {
-            let (mantissa, fraction) = digits(&rest[whole + 1..], mantissa);
-            if whole + 1 + fraction != rest.len() {
-                return None;
-            }
-            (mantissa, fraction)
-        }
-        Some(_) => return None,
+fn word(w: &[u8; 32], at: u32) -> u64 {
+    let at = at as usize & 15;
+    u64::from_le_bytes(w[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// The value of the `n` digits (at most 8) whose text starts `word`.
+/// Other bytes may follow in the word; whether the `n` are digits is
+/// checked elsewhere.
+#[inline(always)]
+fn digits_of(word: u64, n: u32) -> u64 {
+    const MASK: u64 = 0x0000_00ff_0000_00ff;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    // Digit values, the first in the lowest byte; shifting the n digits to
+    // the top drops what follows them and leaves leading zeros.
+    let v = (word ^ 0x3030_3030_3030_3030)
+        .checked_shl(8 * (8 - n.min(8)))
+        .unwrap_or(0);
+    // Lemire's eight digits in three multiplications.
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    (((v & MASK).wrapping_mul(MUL1)).wrapping_add(((v >> 16) & MASK).wrapping_mul(MUL2))) >> 32
+}
+
+/// Three classes of the first sixteen bytes of `w`, one bit per byte (the
+/// first byte lowest): blanks (every byte up to a space, as in
+/// [`crate::text::Fields`]), dots, and bytes that are not digits.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn classes(w: &[u8; 32]) -> (u32, u32, u32) {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_set1_epi8, _mm_sub_epi8,
     };
-    let count = whole + fraction;
-    if count == 0 || count > 15 {
-        return None;
+    // SAFETY: `w` holds 32 bytes, of which the unaligned load reads 16;
+    // the rest are SSE2 instructions, part of every x86-64 processor.
+    unsafe {
+        let v = _mm_loadu_si128(w.as_ptr().cast());
+        let space = _mm_set1_epi8(b' ' as i8);
+        let blank = _mm_cmpeq_epi8(_mm_max_epu8(v, space), space);
+        let dot = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8));
+        let value = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+        let digit = _mm_cmpeq_epi8(_mm_min_epu8(value, _mm_set1_epi8(9)), value);
+        (
+            _mm_movemask_epi8(blank) as u32,
+            _mm_movemask_epi8(dot) as u32,
+            !_mm_movemask_epi8(digit) as u32 & 0xffff,
+        )
     }
-    // At most 15 digits: below 2^53, so the signed conversion is exact.
-    let value = mantissa as i64 as f64 / POW10[fraction];
-    Some(if negative { -value } else { value })
+}
+
+/// The same classes, a byte at a time, where SSE2 is not available.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn classes(w: &[u8; 32]) -> (u32, u32, u32) {
+    let (mut blank, mut dot, mut other) = (0u32, 0u32, 0u32);
+    for (j, &b) in w[..16].iter().enumerate() {
+        blank |= u32::from(b <= b' ') << j;
+        dot |= u32::from(b == b'.') << j;
+        other |= u32::from(b.wrapping_sub(b'0') > 9) << j;
+    }
+    (blank, dot, other)
+}
+
+/// A field at the start of a window, checked but not yet valued.
+#[derive(Clone, Copy)]
+struct Field {
+    /// Its length in bytes (up to the first blank).
+    len: u32,
+    /// Whether it is a plain decimal of at most 15 bytes, with at most
+    /// eight digits before the dot.
+    ok: bool,
+    negative: bool,
+    /// Where the dot is (`len` without one).
+    dot: u32,
+    /// Digits before and after the dot.
+    whole: u32,
+    fraction: u32,
+}
+
+impl Field {
+    #[inline(always)]
+    fn scan(w: &[u8; 32]) -> Self {
+        let (blank, dot, other) = classes(w);
+        let len = (blank | 1 << 16).trailing_zeros();
+        let inside = (1u32 << len) - 1;
+        let negative = w[0] == b'-';
+        let dots = dot & inside;
+        let dot = (dots | 1 << len).trailing_zeros();
+        let has_dot = u32::from(dots != 0);
+        let sign = u32::from(negative);
+        let whole = dot - sign;
+        let fraction = len - dot - has_dot;
+        let ok = len < 16
+            && other & inside & !dots & !sign == 0
+            && dots & dots.wrapping_sub(1) == 0
+            && whole + fraction > 0
+            && whole <= 8;
+        Self {
+            len,
+            ok,
+            negative,
+            dot,
+            whole,
+            fraction,
+        }
+    }
+
+    /// The field that starts at byte `start` of a line whose classes are
+    /// `m` and whose fields end at the bits of `ends`.
+    #[inline(always)]
+    fn at(m: &Masks, ends: u128, start: u32) -> Self {
+        let len = ((ends >> start).trailing_zeros() + 1).min(16);
+        let negative = (m.minus >> start) & 1 == 1;
+        let dots = (m.dot >> start) & ((1 << len) - 1);
+        let dot = (dots | 1 << len).trailing_zeros();
+        let has_dot = u32::from(dots != 0);
+        let whole = dot - u32::from(negative);
+        Self {
+            len,
+            ok: len < 16 && whole <= 8,
+            negative,
+            dot,
+            whole,
+            fraction: len - dot - has_dot,
+        }
+    }
+
+    /// The integer the digits make, the dot removed (at most 15 digits:
+    /// exact in an `f64`).
+    #[inline(always)]
+    fn mantissa(&self, w: &[u8; 32]) -> u64 {
+        let whole = digits_of(word(w, u32::from(self.negative)), self.whole);
+        // The last eight digits after the dot (or all of them), and those before.
+        let last = self.fraction.min(8);
+        let first = self.fraction - last;
+        let start = self.dot + 1;
+        let fraction = digits_of(word(w, start), first)
+            .wrapping_mul(100_000_000)
+            .wrapping_add(digits_of(word(w, start + first), last));
+        whole
+            .wrapping_mul(POW10_INT[self.fraction as usize & 15])
+            .wrapping_add(fraction)
+    }
+
+    /// The value, correctly rounded (only meaningful when `ok`).
+    #[inline(always)]
+    fn value(&self, w: &[u8; 32]) -> f64 {
+        // The mantissa (below 2^52) as an `f64` by placing it in the
+        // significand of 2^52 and subtracting 2^52: exact, and unlike
+        // `as f64` (cvtsi2sd) it does not wait for the previous field's
+        // division, which would chain every division of a line.
+        let two52 = f64::from_bits(0x4330_0000_0000_0000);
+        let mantissa = f64::from_bits(0x4330_0000_0000_0000 | self.mantissa(w)) - two52;
+        let magnitude = mantissa / POW10[self.fraction as usize & 15];
+        f64::from_bits(magnitude.to_bits() | (u64::from(self.negative) << 63))
+    }
 }
 
 /// The first index from `i` on that is not a blank, or `len`.
@@ -97,37 +218,188 @@ fn skip_blanks(s: &[u8], mut i: usize, len: usize) -> usize {
     i
 }
 
-/// The next field of the line `s[..len]` from `i` on (`s` goes on past the
-/// line: the loads read ahead), and the index after it.
+/// Parses a line of `FLOATS` plain decimals and one small integer (at most
+/// 255), the layout of an NTU joint line. The line is
+/// `s[..len]`; `s` goes on past it (the loads read ahead). Floats are
+/// rounded from the `f64` nearest the text, as [`crate::text::parse_f32`]
+/// does. `None` means: parse this line with the general parser.
 #[inline(always)]
-fn field(s: &[u8], i: usize, len: usize) -> Option<(&[u8], usize)> {
-    if i >= len {
-        return None;
+fn line<const FLOATS: usize>(s: &[u8], len: usize, out: &mut [f32; FLOATS]) -> Option<u8> {
+    let mut ok = true;
+    let mut i = skip_blanks(s, 0, len);
+    for slot in out.iter_mut() {
+        let w = window(s, i)?;
+        let field = Field::scan(w);
+        *slot = field.value(w) as f32;
+        ok &= field.ok;
+        i = skip_blanks(s, i + field.len as usize, len);
     }
-    let end = i + blank_offset(s, i)?;
-    (end <= len).then(|| (&s[i..end], end))
+    let w = window(s, i)?;
+    let field = Field::scan(w);
+    let end = i + field.len as usize;
+    let value = digits_of(word(w, 0), field.len.min(8));
+    ok &= field.ok && field.dot == field.len && !field.negative && field.len <= 3;
+    ok &= value <= 255 && end <= len;
+    (ok && skip_blanks(s, end, len) == len).then_some(value as u8)
 }
 
-/// Parses a line of `floats.len()` plain decimals and one small integer
-/// (at most 255), the layout of an NTU joint line. The line is `s[..len]`;
-/// `s` goes on past it (the loads read ahead). Floats are rounded from the
-/// `f64` nearest the text, as [`crate::text::parse_f32`] does. `None` means:
-/// parse this line with the general parser.
+/// Every float of an NTU joint line and its trailing small integer; see [`line`].
 #[inline]
-pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32]) -> Option<u8> {
-    let mut i = skip_blanks(s, 0, len);
-    for slot in floats.iter_mut() {
-        let (text, end) = field(s, i, len)?;
-        *slot = decimal(text)? as f32;
-        i = skip_blanks(s, end, len);
+pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32; 11]) -> Option<u8> {
+    line::<11>(s, len, floats)
+}
+
+/// Bytes of one line that [`joint_xyz`] classifies at once.
+const LINE: usize = 128;
+
+/// Classes of the first [`LINE`] bytes of a buffer, one bit per byte (the
+/// first byte lowest).
+struct Masks {
+    /// Every byte up to a space, as in [`crate::text::Fields`].
+    blank: u128,
+    newline: u128,
+    dot: u128,
+    minus: u128,
+    /// Neither a blank, a digit, a dot nor a minus.
+    bad: u128,
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks(s: &[u8; LINE]) -> Masks {
+    use std::arch::x86_64::{
+        _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
+    };
+    let mut m = Masks {
+        blank: 0,
+        newline: 0,
+        dot: 0,
+        minus: 0,
+        bad: 0,
+    };
+    for (k, chunk) in s.chunks_exact(16).enumerate() {
+        // SAFETY: `chunk` holds 16 bytes, which the unaligned load reads;
+        // the rest are SSE2 instructions, part of every x86-64 processor.
+        let (blank, newline, dot, minus, good) = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast());
+            let space = _mm_set1_epi8(b' ' as i8);
+            let blank = _mm_cmpeq_epi8(_mm_max_epu8(v, space), space);
+            // '-', '.' and the digits are 0x2d to 0x39, except '/' (0x2f).
+            let offset = _mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8));
+            let in_range = _mm_cmpeq_epi8(_mm_min_epu8(offset, _mm_set1_epi8(12)), offset);
+            let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'/' as i8));
+            (
+                _mm_movemask_epi8(blank),
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))),
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))),
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8))),
+                _mm_movemask_epi8(_mm_or_si128(_mm_andnot_si128(slash, in_range), blank)),
+            )
+        };
+        let at = |bits: i32| u128::from(bits as u16) << (16 * k);
+        m.blank |= at(blank);
+        m.newline |= at(newline);
+        m.dot |= at(dot);
+        m.minus |= at(minus);
+        m.bad |= at(!good);
     }
-    let (text, end) = field(s, i, len)?;
-    let (value, n) = digits(text, 0);
-    if n == 0 || n != text.len() || n > 3 {
+    m
+}
+
+/// The same classes, a byte at a time, where SSE2 is not available.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn masks(s: &[u8; LINE]) -> Masks {
+    let mut m = Masks {
+        blank: 0,
+        newline: 0,
+        dot: 0,
+        minus: 0,
+        bad: 0,
+    };
+    for (j, &b) in s.iter().enumerate() {
+        let bit = |c: bool| u128::from(c) << j;
+        m.blank |= bit(b <= b' ');
+        m.newline |= bit(b == b'\n');
+        m.dot |= bit(b == b'.');
+        m.minus |= bit(b == b'-');
+        m.bad |= bit(b > b' ' && !matches!(b, b'-' | b'.' | b'0'..=b'9'));
+    }
+    m
+}
+
+/// The x, y and z of the NTU joint line at the start of `s`, and the
+/// length of the line up to its newline. The twelve fields of the line are
+/// found and checked at once from the classes of its bytes; only the first
+/// three are valued, the other eight floats and the tracking state
+/// (at most 255) are checked as the general parser would read them, so a
+/// line this accepts is one [`crate::ntu`]'s general path accepts too, with
+/// the same x, y, z. `None` (a line longer than [`LINE`] bytes, the end of
+/// the buffer within reach of the loads, or anything but plain decimals)
+/// means: read this line with the general parser.
+#[inline]
+pub fn joint_xyz(s: &[u8]) -> Option<([f32; 3], usize)> {
+    // Field values read up to 24 bytes past a field's start.
+    let s: &[u8; LINE + 32] = s.get(..LINE + 32)?.try_into().ok()?;
+    let m = masks(s[..LINE].try_into().expect("LINE bytes"));
+    let len = m.newline.trailing_zeros();
+    if len as usize >= LINE {
         return None;
     }
-    let value = u8::try_from(value).ok()?;
-    (skip_blanks(s, end, len) == len).then_some(value)
+    let inside = (1u128 << len) - 1;
+    // The next line's bytes are no concern of this one.
+    let m = Masks {
+        dot: m.dot & inside,
+        minus: m.minus & inside,
+        bad: m.bad & inside,
+        ..m
+    };
+    let fields = !m.blank & inside;
+    let starts = fields & !(fields << 1);
+    // The last byte of each field.
+    let ends = fields & !(fields >> 1);
+    let digits = fields & !(m.dot | m.minus);
+    // A minus that does not start a field, a field that is only "-", "."
+    // or "-.", two dots in one field (side by side, or the digits after a
+    // dot running into another dot).
+    let after_dot = (m.dot << 1) & digits;
+    let landed = digits.wrapping_add(after_dot) & !digits;
+    let wrong = m.bad
+        | (m.minus & !starts)
+        | (starts & ends & (m.dot | m.minus))
+        | (m.minus & starts & ((m.dot & ends) >> 1))
+        | (m.dot & (m.dot << 1))
+        | (landed & m.dot);
+    // x, y, z, then eight more floats and the tracking state.
+    let mut rest = starts;
+    let mut xyz = [0f32; 3];
+    let mut ok = wrong == 0;
+    for v in &mut xyz {
+        let start = rest.trailing_zeros().min(LINE as u32 - 1);
+        rest &= rest.wrapping_sub(1);
+        let field = Field::at(&m, ends, start);
+        let w: &[u8; 32] = s[start as usize..start as usize + 32]
+            .try_into()
+            .expect("32 bytes");
+        *v = field.value(w) as f32;
+        ok &= field.ok;
+    }
+    let state = (LINE as u32 - 1).saturating_sub(rest.leading_zeros());
+    let state_len = ((ends >> state).trailing_zeros() + 1).min(16);
+    let value = digits_of(
+        u64::from_le_bytes(
+            s[state as usize..state as usize + 8]
+                .try_into()
+                .expect("eight bytes"),
+        ),
+        state_len.min(8),
+    );
+    ok &= rest.count_ones() == 9
+        && ((m.dot | m.minus) >> state) & ((1 << state_len) - 1) == 0
+        && state_len <= 3
+        && value <= 255;
+    ok.then_some((xyz, len as usize))
 }
 
 #[cfg(test)]
@@ -142,27 +414,49 @@ mod tests {
         s
     }
 
+    /// The value of a whole field by the fast path, as the general parser
+    /// would give it, or `None` for the general parser.
+    fn decimal(text: &[u8]) -> Option<f64> {
+        let mut bytes = text.to_vec();
+        bytes.push(b' ');
+        bytes.resize(bytes.len().max(32), b'7');
+        let w = window(&bytes, 0).unwrap();
+        let field = Field::scan(w);
+        (field.ok && field.len as usize == text.len()).then(|| field.value(w))
+    }
+
     #[test]
-    fn blank_scans_find_the_first_blank() {
-        for (text, offset) in [
+    fn fields_end_at_the_first_blank() {
+        for (text, len) in [
             ("1234567 9", Some(7)),
             ("-0.09855801\n", Some(11)),
-            ("\t", Some(0)),
-            ("123456789012345 ", Some(15)),
-            ("1234567890123456 ", None),
+            ("1234567.1234567 ", Some(15)),
+            ("-12345678.123456 ", None),
+            ("123456789 ", None),
+            ("1.123456789 ", Some(11)),
+            ("-.12345678901234 ", None),
+            ("-.1234567890123 ", Some(15)),
         ] {
             let mut bytes = text.as_bytes().to_vec();
-            bytes.resize(24, b'x');
-            assert_eq!(blank_offset(&bytes, 0), offset, "{text:?}");
+            bytes.resize(32, b'x');
+            let field = Field::scan(window(&bytes, 0).unwrap());
+            assert_eq!(field.ok.then_some(field.len), len, "{text:?}");
         }
         // Every byte up to a space is a blank, every other byte is not,
-        // whatever follows it.
+        // whatever follows it: a digit ends the field later, anything else
+        // (a second dot too) spoils it.
         for b in 0..=255u8 {
-            let mut bytes = [b'7'; 16];
+            let mut bytes = [b'7'; 32];
+            bytes[1] = b'.';
             bytes[3] = b;
             bytes[9] = b' ';
-            let expected = if b <= b' ' { 3 } else { 9 };
-            assert_eq!(blank_offset(&bytes, 0), Some(expected), "byte {b:#x}");
+            let field = Field::scan(&bytes);
+            let expected = match b {
+                0..=b' ' => Some(3),
+                b'0'..=b'9' => Some(9),
+                _ => None,
+            };
+            assert_eq!(field.ok.then_some(field.len), expected, "byte {b:#x}");
         }
     }
 

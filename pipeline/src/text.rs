@@ -43,11 +43,18 @@ impl<'a> Lines<'a> {
         Some(line.strip_suffix(b"\r").unwrap_or(line))
     }
 
-    /// The next line and the whole rest of the buffer from its first byte
-    /// (for parsers that read ahead, see [`crate::scan`]).
-    pub fn next_line_and_rest(&mut self) -> Option<(&'a [u8], &'a [u8])> {
-        let rest = self.data.get(self.pos..)?;
-        self.next_line().map(|line| (line, rest))
+    /// The rest of the buffer from the start of the next line (for parsers
+    /// that read ahead, see [`crate::scan`]).
+    pub fn rest(&self) -> &'a [u8] {
+        self.data.get(self.pos..).unwrap_or_default()
+    }
+
+    /// Passes over the next line, which a fast path has read: `len` bytes
+    /// and the newline that follows them.
+    pub fn skip_line(&mut self, len: usize) {
+        debug_assert_eq!(self.data.get(self.pos + len), Some(&b'\n'));
+        self.pos += len + 1;
+        self.line += 1;
     }
 
     /// The next line that is expected to exist; `what` names it for the error.
