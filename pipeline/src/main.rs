@@ -693,11 +693,7 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 /// mapped for each allocation and unmapped when freed, and free memory at
 /// the top of a heap is handed back at once: every file then pays for fresh
 /// zeroed pages, about a quarter of a conversion's time in page faults
-/// (`perf`). Worker threads would each get an arena of their own, made of
-/// 64 MiB heaps that are unmapped as soon as they are empty, whatever the
-/// trim threshold: one arena for every thread keeps them (a conversion
-/// allocates a few large blocks per file, so the shared lock is not
-/// contended). Peak memory stays what the workers hold at once.
+/// (`perf`). Peak memory stays what the workers hold at once.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: called before any other thread exists; mallopt only changes
@@ -706,7 +702,6 @@ fn keep_freed_memory() {
         // 32 MiB is the largest mmap threshold glibc accepts on 64-bit.
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

@@ -56,7 +56,6 @@ fn properties() -> WriterProperties {
             ZstdLevel::try_new(1).expect("valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_write_batch_size(1 << 16)
         // Float coordinates compress far better split by byte than dictionary-coded.
         .set_column_dictionary_enabled(joints.clone(), false)
         // Min/max of coordinates help no reader; computing them costs time.
