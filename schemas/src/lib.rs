@@ -19,7 +19,7 @@ pub use manifest::{
     Counts, Manifest, ManifestError, Part, QuarantineEntry, ShardEntry, ToolInfo, MANIFEST_FILE,
     SCHEMA_VERSION, SHARD_DIR,
 };
-pub use record::{from_record_batch, to_record_batch, SampleRecord};
+pub use record::{from_record_batch, metadata_columns, to_record_batch, SampleRecord};
 pub use sample::{col, sample_schema, COORDS, JOINTS};
 pub use split::{
     Protocol, SplitClasses, SplitCounts, SplitError, SplitFile, SplitParts, SPLIT_SCHEMA_VERSION,

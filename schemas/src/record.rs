@@ -41,6 +41,14 @@ pub struct SampleRecord {
 
 /// Builds one Arrow batch of the sample schema.
 pub fn to_record_batch(records: &[SampleRecord]) -> Result<RecordBatch, ArrowError> {
+    let mut columns = metadata_columns(records);
+    columns.push(joints_column(records)?);
+    RecordBatch::try_new(sample_schema(), columns)
+}
+
+/// Every column of the sample schema but the last, `joints`, in schema
+/// order (for writers that write the joints themselves).
+pub fn metadata_columns(records: &[SampleRecord]) -> Vec<ArrayRef> {
     let strings = |f: fn(&SampleRecord) -> &str| -> ArrayRef {
         let mut b = StringBuilder::with_capacity(records.len(), records.len() * 24);
         records.iter().for_each(|r| b.append_value(f(r)));
@@ -56,24 +64,7 @@ pub fn to_record_batch(records: &[SampleRecord]) -> Result<RecordBatch, ArrowErr
         records.iter().for_each(|r| b.append_option(f(r)));
         Arc::new(b.finish())
     };
-    let total: usize = records.iter().map(|r| r.joints.len()).sum();
-    let mut values = Vec::with_capacity(total);
-    let mut lengths = Vec::with_capacity(records.len());
-    for r in records {
-        values.extend_from_slice(&r.joints);
-        lengths.push(r.joints.len());
-    }
-    let schema = sample_schema();
-    let DataType::List(item) = schema.field_with_name(col::JOINTS)?.data_type().clone() else {
-        unreachable!("joints is a list column");
-    };
-    let joints = ListArray::try_new(
-        item,
-        OffsetBuffer::from_lengths(lengths),
-        Arc::new(Float32Array::from(values)),
-        None,
-    )?;
-    let columns: Vec<ArrayRef> = vec![
+    vec![
         strings(|r| &r.sample),
         strings(|r| &r.dataset),
         strings(|r| &r.source),
@@ -97,9 +88,28 @@ pub fn to_record_batch(records: &[SampleRecord]) -> Result<RecordBatch, ArrowErr
         Arc::new(UInt64Array::from_iter_values(
             records.iter().map(|r| r.raw_bytes),
         )),
-        Arc::new(joints),
-    ];
-    RecordBatch::try_new(schema, columns)
+    ]
+}
+
+/// The `joints` column of the records.
+fn joints_column(records: &[SampleRecord]) -> Result<ArrayRef, ArrowError> {
+    let total: usize = records.iter().map(|r| r.joints.len()).sum();
+    let mut values = Vec::with_capacity(total);
+    let mut lengths = Vec::with_capacity(records.len());
+    for r in records {
+        values.extend_from_slice(&r.joints);
+        lengths.push(r.joints.len());
+    }
+    let schema = sample_schema();
+    let DataType::List(item) = schema.field_with_name(col::JOINTS)?.data_type().clone() else {
+        unreachable!("joints is a list column");
+    };
+    Ok(Arc::new(ListArray::try_new(
+        item,
+        OffsetBuffer::from_lengths(lengths),
+        Arc::new(Float32Array::from(values)),
+        None,
+    )?))
 }
 
 /// Reads the rows of a batch; columns left out of the batch (a projection)
