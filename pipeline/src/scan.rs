@@ -202,13 +202,14 @@ impl Field {
         }
     }
 
-    /// The field that starts at byte `start` of a line whose classes are
-    /// `m` and whose fields end at the bits of `ends`.
+    /// The field that starts at byte `start` (below 48) of a line whose
+    /// first 64 bytes hold minus signs at the bits of `minus`, dots at
+    /// those of `dot`, and field ends at those of `ends`.
     #[inline(always)]
-    fn at(m: &Masks, ends: u128, start: u32) -> Self {
+    fn at(minus: u64, dot: u64, ends: u64, start: u32) -> Self {
         let len = ((ends >> start).trailing_zeros() + 1).min(16);
-        let negative = (m.minus >> start) & 1 == 1;
-        let dots = (m.dot >> start) & ((1 << len) - 1);
+        let negative = (minus >> start) & 1 == 1;
+        let dots = (dot >> start) & ((1 << len) - 1);
         let dot = (dots | 1 << len).trailing_zeros();
         let has_dot = u32::from(dots != 0);
         let whole = dot - u32::from(negative);
@@ -445,10 +446,14 @@ fn joint_xyz_with(s: &[u8], masks: impl Fn(&[u8; LINE]) -> Masks) -> Option<([f3
     let mut rest = starts;
     let mut xyz = [0f32; 3];
     let mut ok = wrong == 0;
+    // x, y and z lie in the first 64 bytes (on u64s, the shifts are cheap).
+    let (minus, dot, low_ends) = (m.minus as u64, m.dot as u64, ends as u64);
     for v in &mut xyz {
-        let start = rest.trailing_zeros().min(LINE as u32 - 1);
+        let start = (rest as u64).trailing_zeros();
+        ok &= start < 48;
+        let start = start.min(47);
         rest &= rest.wrapping_sub(1);
-        let field = Field::at(&m, ends, start);
+        let field = Field::at(minus, dot, low_ends, start);
         let w: &[u8; 32] = s[start as usize..start as usize + 32]
             .try_into()
             .expect("32 bytes");
