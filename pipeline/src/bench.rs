@@ -58,23 +58,28 @@ impl Pass {
     }
 }
 
-/// The three passes, measured in one run.
+/// The three passes, measured in one run: each pass's median round.
 #[derive(Debug, Clone)]
 pub struct BenchReport {
     pub threads: usize,
+    pub rounds: usize,
     pub read: Pass,
     pub external: Pass,
     pub convert: Pass,
+    /// The lowest and highest convert / external parse ratio (per core) of
+    /// any single round: how much the rounds disagreed.
+    pub ratio_range: (f64, f64),
 }
 
 impl fmt::Display for BenchReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "threads {}; {} files, {:.1} MB",
+            "threads {}; {} files, {:.1} MB; median of {} rounds",
             self.threads,
             self.read.files,
-            self.read.bytes as f64 / 1e6
+            self.read.bytes as f64 / 1e6,
+            self.rounds
         )?;
         writeln!(
             f,
@@ -105,9 +110,11 @@ impl fmt::Display for BenchReport {
         let wall = |a: &Pass, b: &Pass| a.mb_per_s() / b.mb_per_s();
         writeln!(
             f,
-            "convert / external parse: {:.2} per core, {:.2} wall",
+            "convert / external parse: {:.2} per core, {:.2} wall (single rounds: {:.2} to {:.2} per core)",
             per_core(&self.convert, &self.external),
-            wall(&self.convert, &self.external)
+            wall(&self.convert, &self.external),
+            self.ratio_range.0,
+            self.ratio_range.1
         )?;
         write!(
             f,
@@ -191,8 +198,15 @@ pub fn count_numbers_external(bytes: &[u8]) -> u64 {
     numbers
 }
 
-/// Runs the three passes on `opts.raw`; the conversion writes to `opts.out`.
-pub fn bench(opts: &ConvertOptions) -> Result<BenchReport, PipelineError> {
+/// The round whose CPU time is the median.
+fn median(mut passes: Vec<Pass>) -> Pass {
+    passes.sort_by_key(|p| p.cpu);
+    passes[passes.len() / 2]
+}
+
+/// Runs the three passes `rounds` times on `opts.raw`, interleaved; the
+/// conversion writes to `opts.out` (again in every round after the first).
+pub fn bench(opts: &ConvertOptions, rounds: u32) -> Result<BenchReport, PipelineError> {
     let paths: Vec<PathBuf> = discover(&opts.raw, opts.dataset)?
         .into_iter()
         .map(|i| i.path)
@@ -203,22 +217,35 @@ pub fn bench(opts: &ConvertOptions) -> Result<BenchReport, PipelineError> {
         .map_err(|e| PipelineError::Usage(format!("cannot start worker threads: {e}")))?;
     // Warm the page cache so that no pass pays for the disk.
     pool.install(|| pass(&paths, count_lines))?;
-    let read = pool.install(|| pass(&paths, count_lines))?;
-    let external = pool.install(|| pass(&paths, count_numbers_external))?;
-    let cpu = cpu_time();
-    let report = convert(opts, &NoProgress)?;
-    let convert = Pass {
-        files: report.manifest.counts.files,
-        bytes: report.manifest.counts.raw_bytes,
-        elapsed: report.elapsed,
-        cpu: cpu_time().saturating_sub(cpu),
-        items: report.manifest.counts.samples,
-    };
+    let (mut reads, mut externals, mut converts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut opts = opts.clone();
+    for _ in 0..rounds.max(1) {
+        reads.push(pool.install(|| pass(&paths, count_lines))?);
+        externals.push(pool.install(|| pass(&paths, count_numbers_external))?);
+        let cpu = cpu_time();
+        let report = convert(&opts, &NoProgress)?;
+        converts.push(Pass {
+            files: report.manifest.counts.files,
+            bytes: report.manifest.counts.raw_bytes,
+            elapsed: report.elapsed,
+            cpu: cpu_time().saturating_sub(cpu),
+            items: report.manifest.counts.samples,
+        });
+        // The folder is this run's own now.
+        opts.overwrite = true;
+    }
+    let ratios = converts
+        .iter()
+        .zip(&externals)
+        .map(|(c, e)| c.mb_per_core_s() / e.mb_per_core_s());
+    let ratio_range = ratios.fold((f64::INFINITY, 0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
     Ok(BenchReport {
         threads: pool.current_num_threads(),
-        read,
-        external,
-        convert,
+        rounds: converts.len(),
+        read: median(reads),
+        external: median(externals),
+        convert: median(converts),
+        ratio_range,
     })
 }
 

@@ -52,8 +52,9 @@ enum Command {
     /// conversion; each in MB/s, files/s and MB/s per core (bytes over CPU time).
     ///
     /// Takes the flags of `convert` and converts into --out (add --overwrite to
-    /// measure again into the same folder).
-    Bench(ConvertArgs),
+    /// measure again into the same folder). The three passes run --rounds
+    /// times, interleaved; each pass reports its median round.
+    Bench(BenchArgs),
     /// Write zero-shot split files (one per run) for a converted dataset.
     ///
     /// A published class split (--published) or K unseen classes drawn for each
@@ -687,6 +688,17 @@ fn run_convert(args: ConvertArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(2))
 }
 
+/// `bench`: the flags of `convert`, and how often to measure.
+#[derive(clap::Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    convert: ConvertArgs,
+    /// Rounds of the three passes, interleaved; each pass reports its median
+    /// round (CPU time), since other programs on the machine slow single runs
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+}
+
 /// Makes glibc's allocator keep and reuse the memory a conversion frees.
 ///
 /// By default blocks of 128 kB and more (a parsed file, a Parquet page) are
@@ -717,8 +729,8 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Convert(args) => run_convert(args, cli.quiet),
-        Command::Bench(args) => options(args).and_then(|opts| {
-            let report = skel_pipeline::bench::bench(&opts).context("benchmarking")?;
+        Command::Bench(BenchArgs { convert, rounds }) => options(convert).and_then(|opts| {
+            let report = skel_pipeline::bench::bench(&opts, rounds).context("benchmarking")?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }),
