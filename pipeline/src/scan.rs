@@ -288,6 +288,25 @@ fn line<const FLOATS: usize>(s: &[u8], len: usize, out: &mut [f32; FLOATS]) -> O
     (ok && skip_blanks(s, end, len) == len).then_some(value as u8)
 }
 
+/// Parses a line of `N` plain decimals (a PKU-MMD frame) into `out`, as
+/// [`line`] reads floats; `false` means: parse this line with the general
+/// parser (`out` then holds nothing of use).
+#[inline]
+pub fn floats<const N: usize>(s: &[u8], len: usize, out: &mut [f32; N]) -> bool {
+    let mut ok = true;
+    let mut i = skip_blanks(s, 0, len);
+    for slot in out.iter_mut() {
+        let Some(w) = window(s, i) else {
+            return false;
+        };
+        let field = Field::scan(w);
+        *slot = field.value(w) as f32;
+        ok &= field.ok;
+        i = skip_blanks(s, i + field.len as usize, len);
+    }
+    ok && i == len
+}
+
 /// Every float of an NTU joint line and its trailing small integer; see [`line`].
 #[inline]
 pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32; 11]) -> Option<u8> {
