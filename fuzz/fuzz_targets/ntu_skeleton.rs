@@ -1,6 +1,8 @@
 //! NTU `.skeleton` text: the parser must return an error, never panic, and
 //! whatever it accepts must go through every cleaning preset (both NTU
-//! variants) and the full transform chain without panicking.
+//! variants) and the full transform chain without panicking. The x, y, z
+//! parse a conversion uses must agree with the full parse: the same
+//! sequence or the same error.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,10 +11,11 @@ use skel_pipeline::{clean, ntu};
 use skel_schemas::{Dataset, Joint, Preset, Reference, Temporal, TransformSpec};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(skeleton) = ntu::parse(data) else {
+    let full = ntu::parse(data).map(|skeleton| ntu::to_sequence(&skeleton));
+    assert_eq!(ntu::parse_sequence(data), full);
+    let Ok(seq) = full else {
         return;
     };
-    let seq = ntu::to_sequence(&skeleton);
     let chain = Chain::new(&[
         TransformSpec::Canonicalize {
             reference: Reference::Frame,

@@ -66,9 +66,9 @@ pub struct BenchReport {
     pub read: Pass,
     pub external: Pass,
     pub convert: Pass,
-    /// The lowest and highest convert / external parse ratio (per core) of
-    /// any single round: how much the rounds disagreed.
-    pub ratio_range: (f64, f64),
+    /// The convert / external parse ratio (per core) of single rounds: the
+    /// lowest, the median and the highest (how much the rounds disagreed).
+    pub round_ratios: (f64, f64, f64),
 }
 
 impl fmt::Display for BenchReport {
@@ -110,11 +110,12 @@ impl fmt::Display for BenchReport {
         let wall = |a: &Pass, b: &Pass| a.mb_per_s() / b.mb_per_s();
         writeln!(
             f,
-            "convert / external parse: {:.2} per core, {:.2} wall (single rounds: {:.2} to {:.2} per core)",
+            "convert / external parse: {:.2} per core, {:.2} wall (single rounds per core: {:.2} to {:.2}, median {:.2})",
             per_core(&self.convert, &self.external),
             wall(&self.convert, &self.external),
-            self.ratio_range.0,
-            self.ratio_range.1
+            self.round_ratios.0,
+            self.round_ratios.2,
+            self.round_ratios.1
         )?;
         write!(
             f,
@@ -234,18 +235,24 @@ pub fn bench(opts: &ConvertOptions, rounds: u32) -> Result<BenchReport, Pipeline
         // The folder is this run's own now.
         opts.overwrite = true;
     }
-    let ratios = converts
+    let mut ratios: Vec<f64> = converts
         .iter()
         .zip(&externals)
-        .map(|(c, e)| c.mb_per_core_s() / e.mb_per_core_s());
-    let ratio_range = ratios.fold((f64::INFINITY, 0f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        .map(|(c, e)| c.mb_per_core_s() / e.mb_per_core_s())
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let round_ratios = (
+        ratios[0],
+        ratios[ratios.len() / 2],
+        ratios[ratios.len() - 1],
+    );
     Ok(BenchReport {
         threads: pool.current_num_threads(),
         rounds: converts.len(),
         read: median(reads),
         external: median(externals),
         convert: median(converts),
-        ratio_range,
+        round_ratios,
     })
 }
 
