@@ -415,3 +415,46 @@ fn transform_chain_is_applied_recorded_and_shown() {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot be combined"), "{stderr}");
 }
+
+/// `bench` runs its three passes in every round, reports the median round
+/// of each with what it counted, and converts what `convert` converts.
+#[test]
+fn bench_measures_three_passes_in_rounds() {
+    use skel_pipeline::bench::bench;
+    use skel_pipeline::synth::{generate, Scale, SynthConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let raw = tmp.path().join("raw");
+    generate(
+        &SynthConfig::new(Dataset::Ntu60, Scale::PerClass(1), 3),
+        &raw,
+        &|_| {},
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let mut opts = options(Dataset::Ntu60, &raw, &out, Preset::Ctrgcn);
+    opts.threads = Some(1);
+    let report = bench(&opts, 3).unwrap();
+    assert_eq!(report.rounds, 3);
+    let files = std::fs::read_dir(&raw).unwrap().count() as u64;
+    for pass in [&report.read, &report.external, &report.convert] {
+        assert_eq!(pass.files, files);
+        assert!(pass.bytes > 0 && pass.cpu > std::time::Duration::ZERO);
+    }
+    assert_eq!(report.read.bytes, report.external.bytes);
+    // 25 joint lines of 12 numbers per body: far more numbers than lines.
+    assert!(report.external.items > 10 * report.read.items);
+    let again = skel_pipeline::ConvertOptions {
+        overwrite: true,
+        ..opts.clone()
+    };
+    let converted = convert(&again, &NoProgress).unwrap();
+    assert_eq!(report.convert.items, converted.manifest.counts.samples);
+    let (lo, median, hi) = report.round_ratios;
+    assert!(
+        0.0 < lo && lo <= median && median <= hi,
+        "{lo} {median} {hi}"
+    );
+    let text = report.to_string();
+    assert!(text.contains("median of 3 rounds"), "{text}");
+    assert!(text.contains("convert / external parse"), "{text}");
+}
