@@ -365,18 +365,6 @@ mod tests {
         assert_eq!(body.info.lean, [0.01, -0.02]);
     }
 
-    /// Small deterministic generator for the mutation tests.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
-
     /// A file of realistic joint lines: long fractions, negative numbers,
     /// zero quaternions and an exponent, as the Kinect writes them.
     fn realistic_file() -> String {
@@ -472,35 +460,22 @@ mod tests {
         let full = |data: &[u8]| parse(data).map(|sk| to_sequence(&sk));
         assert_eq!(parse_sequence(clean.as_bytes()), full(clean.as_bytes()));
         assert!(full(clean.as_bytes()).is_ok());
-        let alphabet = b"0123456789.-+eE \t\r\nx/,:";
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let (mut ok, mut failed) = (0, 0);
-        for _ in 0..6_000 {
-            let mut data = clean.clone().into_bytes();
-            for _ in 0..1 + rng.below(3) {
-                let at = rng.below(data.len());
-                let byte = alphabet[rng.below(alphabet.len())];
-                match rng.below(3) {
-                    0 => data[at] = byte,
-                    1 => data.insert(at, byte),
-                    _ => {
-                        data.remove(at);
-                    }
-                }
-            }
-            let expected = full(&data);
-            assert_eq!(
-                parse_sequence(&data),
-                expected,
-                "{}",
-                String::from_utf8_lossy(&data)
-            );
-            if expected.is_ok() {
-                ok += 1;
-            } else {
-                failed += 1;
-            }
-        }
+        let (ok, failed) = scan::damaged_copies(
+            clean.as_bytes(),
+            b"0123456789.-+eE \t\r\nx/,:",
+            6_000,
+            0x9e37_79b9_7f4a_7c15,
+            |data| {
+                let expected = full(data);
+                assert_eq!(
+                    parse_sequence(data),
+                    expected,
+                    "{}",
+                    String::from_utf8_lossy(data)
+                );
+                expected.is_ok()
+            },
+        );
         // Both outcomes are common, so both paths were compared.
         assert!(ok > 600 && failed > 600, "{ok} parsed, {failed} refused");
     }

@@ -285,41 +285,22 @@ mod tests {
         let fast = parse_skeleton_with(clean.as_bytes(), true).unwrap();
         assert_eq!(fast, parse_skeleton_with(clean.as_bytes(), false).unwrap());
         assert_eq!(fast.values.len(), 6 * FLOATS_PER_FRAME);
-        let alphabet = b"0123456789.-+eE \t\r\nx";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut below = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        let (mut ok, mut failed) = (0, 0);
-        for _ in 0..3_000 {
-            let mut data = clean.clone().into_bytes();
-            for _ in 0..1 + below(3) {
-                let at = below(data.len());
-                let byte = alphabet[below(alphabet.len())];
-                match below(3) {
-                    0 => data[at] = byte,
-                    1 => data.insert(at, byte),
-                    _ => {
-                        data.remove(at);
-                    }
-                }
-            }
-            let general = parse_skeleton_with(&data, false);
-            assert_eq!(
-                parse_skeleton_with(&data, true),
-                general,
-                "{}",
-                String::from_utf8_lossy(&data)
-            );
-            if general.is_ok() {
-                ok += 1;
-            } else {
-                failed += 1;
-            }
-        }
+        let (ok, failed) = scan::damaged_copies(
+            clean.as_bytes(),
+            b"0123456789.-+eE \t\r\nx",
+            3_000,
+            0x2545_f491_4f6c_dd1d,
+            |data| {
+                let general = parse_skeleton_with(data, false);
+                assert_eq!(
+                    parse_skeleton_with(data, true),
+                    general,
+                    "{}",
+                    String::from_utf8_lossy(data)
+                );
+                general.is_ok()
+            },
+        );
         assert!(ok > 300 && failed > 300, "{ok} parsed, {failed} refused");
     }
 

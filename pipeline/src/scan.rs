@@ -110,37 +110,27 @@ unsafe fn masks_avx2(s: &[u8; LINE]) -> Masks {
         _mm256_andnot_si256, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8,
         _mm256_min_epu8, _mm256_movemask_epi8, _mm256_or_si256, _mm256_set1_epi8, _mm256_sub_epi8,
     };
-    let mut m = Masks {
-        blank: 0,
-        newline: 0,
-        dot: 0,
-        minus: 0,
-        bad: 0,
-    };
+    let mut m = Masks::default();
     for (k, chunk) in s.chunks_exact(32).enumerate() {
         // SAFETY: `chunk` holds 32 bytes, which the unaligned load reads; the
         // caller runs on a processor with AVX2.
-        let (blank, newline, dot, minus, good) = unsafe {
+        let classes = unsafe {
             let v = _mm256_loadu_si256(chunk.as_ptr().cast());
             let space = _mm256_set1_epi8(b' ' as i8);
             let blank = _mm256_cmpeq_epi8(_mm256_max_epu8(v, space), space);
             let offset = _mm256_sub_epi8(v, _mm256_set1_epi8(b'-' as i8));
             let in_range = _mm256_cmpeq_epi8(_mm256_min_epu8(offset, _mm256_set1_epi8(12)), offset);
             let slash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'/' as i8));
-            (
-                _mm256_movemask_epi8(blank),
-                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8))),
-                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'.' as i8))),
-                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'-' as i8))),
-                _mm256_movemask_epi8(_mm256_or_si256(_mm256_andnot_si256(slash, in_range), blank)),
-            )
+            [
+                blank,
+                _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8)),
+                _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'.' as i8)),
+                _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'-' as i8)),
+                _mm256_or_si256(_mm256_andnot_si256(slash, in_range), blank),
+            ]
+            .map(|c| _mm256_movemask_epi8(c) as u32)
         };
-        let at = |bits: i32| u128::from(bits as u32) << (32 * k);
-        m.blank |= at(blank);
-        m.newline |= at(newline);
-        m.dot |= at(dot);
-        m.minus |= at(minus);
-        m.bad |= at(!good);
+        m.add(32 * k, classes, 32);
     }
     m
 }
@@ -318,6 +308,7 @@ const LINE: usize = 128;
 
 /// Classes of the first [`LINE`] bytes of a buffer, one bit per byte (the
 /// first byte lowest).
+#[derive(Default)]
 struct Masks {
     /// Every byte up to a space, as in [`crate::text::Fields`].
     blank: u128,
@@ -328,6 +319,20 @@ struct Masks {
     bad: u128,
 }
 
+impl Masks {
+    /// Adds the movemask bits of one chunk (`blank`, `newline`, `dot`,
+    /// `minus`, and the bytes that may be in a line) at bit `at`.
+    #[inline(always)]
+    fn add(&mut self, at: usize, [blank, newline, dot, minus, good]: [u32; 5], width: u32) {
+        let bits = |b: u32| u128::from(b & (u32::MAX >> (32 - width))) << at;
+        self.blank |= bits(blank);
+        self.newline |= bits(newline);
+        self.dot |= bits(dot);
+        self.minus |= bits(minus);
+        self.bad |= bits(!good);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn masks_sse2(s: &[u8; LINE]) -> Masks {
@@ -335,17 +340,11 @@ fn masks_sse2(s: &[u8; LINE]) -> Masks {
         _mm_andnot_si128, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_min_epu8,
         _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8,
     };
-    let mut m = Masks {
-        blank: 0,
-        newline: 0,
-        dot: 0,
-        minus: 0,
-        bad: 0,
-    };
+    let mut m = Masks::default();
     for (k, chunk) in s.chunks_exact(16).enumerate() {
         // SAFETY: `chunk` holds 16 bytes, which the unaligned load reads;
         // the rest are SSE2 instructions, part of every x86-64 processor.
-        let (blank, newline, dot, minus, good) = unsafe {
+        let classes = unsafe {
             let v = _mm_loadu_si128(chunk.as_ptr().cast());
             let space = _mm_set1_epi8(b' ' as i8);
             let blank = _mm_cmpeq_epi8(_mm_max_epu8(v, space), space);
@@ -353,20 +352,16 @@ fn masks_sse2(s: &[u8; LINE]) -> Masks {
             let offset = _mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8));
             let in_range = _mm_cmpeq_epi8(_mm_min_epu8(offset, _mm_set1_epi8(12)), offset);
             let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'/' as i8));
-            (
-                _mm_movemask_epi8(blank),
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))),
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8))),
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8))),
-                _mm_movemask_epi8(_mm_or_si128(_mm_andnot_si128(slash, in_range), blank)),
-            )
+            [
+                blank,
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'.' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'-' as i8)),
+                _mm_or_si128(_mm_andnot_si128(slash, in_range), blank),
+            ]
+            .map(|c| _mm_movemask_epi8(c) as u32)
         };
-        let at = |bits: i32| u128::from(bits as u16) << (16 * k);
-        m.blank |= at(blank);
-        m.newline |= at(newline);
-        m.dot |= at(dot);
-        m.minus |= at(minus);
-        m.bad |= at(!good);
+        m.add(16 * k, classes, 16);
     }
     m
 }
@@ -375,13 +370,7 @@ fn masks_sse2(s: &[u8; LINE]) -> Masks {
 #[cfg(any(test, not(target_arch = "x86_64")))]
 #[inline(always)]
 fn masks_bytes(s: &[u8; LINE]) -> Masks {
-    let mut m = Masks {
-        blank: 0,
-        newline: 0,
-        dot: 0,
-        minus: 0,
-        bad: 0,
-    };
+    let mut m = Masks::default();
     for (j, &b) in s.iter().enumerate() {
         let bit = |c: bool| u128::from(c) << j;
         m.blank |= bit(b <= b' ');
@@ -494,6 +483,48 @@ fn joint_xyz_with(s: &[u8], masks: impl Fn(&[u8; LINE]) -> Masks) -> Option<([f3
         && state_len <= 3
         && value <= 255;
     ok.then_some((xyz, len as usize))
+}
+
+/// For tests of the fast paths: `rounds` copies of `clean`, each with one
+/// to three bytes from `alphabet` put in place of, before or instead of a
+/// byte drawn at random (the same draws from the same `seed`), passed to
+/// `check`, which says whether the reference parser accepted the copy.
+/// Returns how many it accepted and how many it refused.
+#[cfg(test)]
+pub(crate) fn damaged_copies(
+    clean: &[u8],
+    alphabet: &[u8],
+    rounds: usize,
+    mut seed: u64,
+    mut check: impl FnMut(&[u8]) -> bool,
+) -> (usize, usize) {
+    let mut below = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut accepted, mut refused) = (0, 0);
+    for _ in 0..rounds {
+        let mut data = clean.to_vec();
+        for _ in 0..1 + below(3) {
+            let at = below(data.len());
+            let byte = alphabet[below(alphabet.len())];
+            match below(3) {
+                0 => data[at] = byte,
+                1 => data.insert(at, byte),
+                _ => {
+                    data.remove(at);
+                }
+            }
+        }
+        if check(&data) {
+            accepted += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    (accepted, refused)
 }
 
 #[cfg(test)]
