@@ -473,6 +473,16 @@ mod tests {
                     "{}",
                     String::from_utf8_lossy(data)
                 );
+                // The SSE2 copy reads every line start as the one in use.
+                #[cfg(target_arch = "x86_64")]
+                for start in
+                    std::iter::once(0).chain(memchr::memchr_iter(b'\n', data).map(|i| i + 1))
+                {
+                    assert_eq!(
+                        scan::joint_xyz_sse2(&data[start..]),
+                        scan::joint_xyz(&data[start..])
+                    );
+                }
                 expected.is_ok()
             },
         );

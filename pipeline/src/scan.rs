@@ -408,6 +408,13 @@ pub fn joint_xyz(s: &[u8]) -> Option<([f32; 3], usize)> {
     joint_xyz_with(s, masks_bytes)
 }
 
+/// [`joint_xyz`] with the SSE2 classes whatever the processor has (for
+/// tests: the copy every x86-64 processor without AVX2 runs).
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn joint_xyz_sse2(s: &[u8]) -> Option<([f32; 3], usize)> {
+    joint_xyz_with(s, masks_sse2)
+}
+
 /// [`joint_xyz`] compiled for AVX2 (and the bit instructions that come
 /// with it: `tzcnt`, `popcnt`).
 #[cfg(target_arch = "x86_64")]
