@@ -1,15 +1,14 @@
 //! The fast paths of line parsing: lines of plain decimals, without a
 //! branch that depends on the digits.
 //!
-//! A field is found and checked with SSE2 compares (a byte-at-a-time loop
-//! elsewhere) that give one bit per byte for blanks, dots, minus signs and
-//! bytes that cannot be in a number; its digits are then lined up by
-//! shifts and valued eight at a time with three multiplications (Lemire's
-//! method). Whether fields are well formed is collected and tested once
-//! per line, so the branch predictor sees the same path on every line
-//! whatever the digits are: the number of digits, which varies from field
-//! to field, decides nothing but shift amounts. (A loop over digits
-//! mispredicts about twice per number.) A number is `[-]digits[.digits]`
+//! A field is found and checked with vector compares (AVX2 or SSE2; a
+//! byte-at-a-time loop off x86-64) that give one bit per byte for blanks,
+//! dots, minus signs and bytes that cannot be in a number; its digits are
+//! then lined up by shifts and valued eight at a time with three
+//! multiplications (Lemire's method). Whether fields are well formed is
+//! collected and tested once per line, so the path taken does not depend
+//! on the digits: the number of digits, which varies from field to field,
+//! decides nothing but shift amounts. A number is `[-]digits[.digits]`
 //! of at most 15 bytes with at most eight digits before the dot; its value
 //! is `mantissa / 10^k` (Clinger's fast path), one correctly rounded
 //! division, so it is bit-identical to the general parser in
@@ -18,13 +17,17 @@
 //! a load) returns `None`, and the caller parses the line again with the
 //! general, fully checked parser, which also writes the error message.
 //!
-//! Two paths read NTU joint lines:
-//! - [`floats_then_small_uint`] values all eleven floats, field after field;
-//! - [`joint_xyz`] classifies the whole line at once (128 bytes, eight
-//!   compares of sixteen), values x, y and z, and only checks the other
-//!   eight floats and the tracking state with bit operations on the line's
-//!   masks, which is what a conversion needs: it takes a line only when the
-//!   general parser takes it too, so errors stay the same.
+//! The paths:
+//! - [`floats_then_small_uint`] values all eleven floats of an NTU joint
+//!   line, field after field (`ntu::parse`);
+//! - [`joint_xyz`] classifies a whole NTU joint line at once (128 bytes:
+//!   four AVX2 compares of 32 when the processor has AVX2, eight SSE2
+//!   compares of 16 otherwise), values x, y and z, and only checks the
+//!   other eight floats and the tracking state with bit operations on the
+//!   line's masks, which is what a conversion needs (`ntu::parse_sequence`):
+//!   it takes a line only when the general parser takes it too, so errors
+//!   stay the same;
+//! - [`floats`] values a PKU-MMD frame's 150 floats, field after field.
 
 /// Exact powers of ten for `mantissa / 10^k` (k at most 14 here).
 const POW10: [f64; 16] = [
@@ -388,7 +391,7 @@ fn masks_bytes(s: &[u8; LINE]) -> Masks {
 /// three are valued, the other eight floats and the tracking state
 /// (at most 255) are checked as the general parser would read them, so a
 /// line this accepts is one [`crate::ntu`]'s general path accepts too, with
-/// the same x, y, z. `None` (a line longer than [`LINE`] bytes, the end of
+/// the same x, y, z. `None` (a line longer than 128 bytes, the end of
 /// the buffer within reach of the loads, or anything but plain decimals)
 /// means: read this line with the general parser.
 #[inline]

@@ -92,7 +92,7 @@ impl RowReader {
 
     /// Calls `f` with each sample of `order` and its record, joints
     /// included, in that order. A second thread decodes the row groups the
-    /// order needs ahead of `f` (at most [`AHEAD`] waiting), so decoding
+    /// order needs ahead of `f` (at most `AHEAD` waiting), so decoding
     /// overlaps writing and memory holds a few row groups, whatever the
     /// dataset's size.
     pub fn for_each(
