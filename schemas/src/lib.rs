@@ -20,7 +20,7 @@ pub use manifest::{
     SCHEMA_VERSION, SHARD_DIR,
 };
 pub use record::{from_record_batch, metadata_columns, to_record_batch, SampleRecord};
-pub use sample::{col, sample_schema, COORDS, JOINTS};
+pub use sample::{col, sample_schema, BONES, COORDS, JOINTS};
 pub use split::{
     Protocol, SplitClasses, SplitCounts, SplitError, SplitFile, SplitParts, SPLIT_SCHEMA_VERSION,
 };

@@ -9,6 +9,36 @@ pub const JOINTS: usize = 25;
 /// Coordinates per joint (x, y, z).
 pub const COORDS: usize = 3;
 
+/// The Kinect v2 skeleton's 24 bones, 1-based joint numbers (SPEC section
+/// 2): the skeleton graph of ST-GCN and the bone pairs of 2s-AGCN's
+/// `gen_bone_data.py` (which adds the root, 21, paired with itself).
+pub const BONES: [(usize, usize); 24] = [
+    (1, 2),
+    (2, 21),
+    (3, 21),
+    (4, 3),
+    (5, 21),
+    (6, 5),
+    (7, 6),
+    (8, 7),
+    (9, 21),
+    (10, 9),
+    (11, 10),
+    (12, 11),
+    (13, 1),
+    (14, 13),
+    (15, 14),
+    (16, 15),
+    (17, 1),
+    (18, 17),
+    (19, 18),
+    (20, 19),
+    (22, 23),
+    (23, 8),
+    (24, 25),
+    (25, 12),
+];
+
 /// Column names, so that readers never spell them twice.
 pub mod col {
     pub const SAMPLE: &str = "sample";

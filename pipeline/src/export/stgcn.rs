@@ -10,6 +10,8 @@
 
 use std::io::{BufWriter, Write};
 
+use skel_schemas::{BONES, JOINTS};
+
 use super::pickle::Pickler;
 use super::rows::RowReader;
 use super::{Format, Job, Partition, Stream, TempFile, Written};
@@ -18,37 +20,13 @@ use crate::npy;
 
 /// Frames every sample is padded to (`max_frame`).
 const FRAMES: usize = 300;
-const JOINTS: usize = 25;
 const ACTORS: usize = 2;
 /// 2s-AGCN's NTU bone pairs (1-based, `gen_bone_data.py`): bone of joint
-/// `a` = joint `a` - joint `b`.
-const BONE_PAIRS: [(usize, usize); 25] = [
-    (1, 2),
-    (2, 21),
-    (3, 21),
-    (4, 3),
-    (5, 21),
-    (6, 5),
-    (7, 6),
-    (8, 7),
-    (9, 21),
-    (10, 9),
-    (11, 10),
-    (12, 11),
-    (13, 1),
-    (14, 13),
-    (15, 14),
-    (16, 15),
-    (17, 1),
-    (18, 17),
-    (19, 18),
-    (20, 19),
-    (22, 23),
-    (21, 21),
-    (23, 8),
-    (24, 25),
-    (25, 12),
-];
+/// `a` = joint `a` - joint `b`; the skeleton's bones and the root (21)
+/// paired with itself, so its bone is zero.
+fn bone_pairs() -> impl Iterator<Item = &'static (usize, usize)> {
+    BONES.iter().chain(&[(21, 21)])
+}
 
 /// The data files of one part (`train` or `val`), each with the streams it holds.
 fn data_files(format: Format, streams: &[Stream], part: &str) -> Vec<(String, Vec<Stream>)> {
@@ -210,7 +188,7 @@ fn to_ctvm(joints: &[f32], out: &mut [f32]) {
 fn bones(joints: &[f32], out: &mut [f32]) {
     for c in 0..3 {
         for t in 0..FRAMES {
-            for &(a, b) in &BONE_PAIRS {
+            for &(a, b) in bone_pairs() {
                 for m in 0..ACTORS {
                     out[at(c, t, a - 1, m)] =
                         joints[at(c, t, a - 1, m)] - joints[at(c, t, b - 1, m)];

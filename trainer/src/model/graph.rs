@@ -6,32 +6,7 @@ pub const V: usize = 25;
 pub const CENTER: usize = 20;
 
 /// Bones, 1-based (SPEC section 2).
-pub const BONES: [(usize, usize); 24] = [
-    (1, 2),
-    (2, 21),
-    (3, 21),
-    (4, 3),
-    (5, 21),
-    (6, 5),
-    (7, 6),
-    (8, 7),
-    (9, 21),
-    (10, 9),
-    (11, 10),
-    (12, 11),
-    (13, 1),
-    (14, 13),
-    (15, 14),
-    (16, 15),
-    (17, 1),
-    (18, 17),
-    (19, 18),
-    (20, 19),
-    (22, 23),
-    (23, 8),
-    (24, 25),
-    (25, 12),
-];
+pub use skel_schemas::BONES;
 
 /// Hop distance between joints (usize::MAX when unreachable), max hop 1.
 fn hop_distance() -> [[usize; V]; V] {
