@@ -256,13 +256,13 @@ fn skip_blanks(s: &[u8], mut i: usize, len: usize) -> usize {
     i
 }
 
-/// Parses a line of `FLOATS` plain decimals and one small integer (at most
-/// 255), the layout of an NTU joint line. The line is
-/// `s[..len]`; `s` goes on past it (the loads read ahead). Floats are
-/// rounded from the `f64` nearest the text, as [`crate::text::parse_f32`]
-/// does. `None` means: parse this line with the general parser.
+/// Reads `out.len()` plain decimals from the start of the line `s[..len]`
+/// (`s` goes on past it: the loads read ahead), rounded from the `f64`
+/// nearest the text as [`crate::text::parse_f32`] does. Returns whether
+/// every one was well formed and the index after them (blanks skipped), or
+/// `None` when the buffer ends within reach of a load.
 #[inline(always)]
-fn line<const FLOATS: usize>(s: &[u8], len: usize, out: &mut [f32; FLOATS]) -> Option<u8> {
+fn decimals(s: &[u8], len: usize, out: &mut [f32]) -> Option<(bool, usize)> {
     let mut ok = true;
     let mut i = skip_blanks(s, 0, len);
     for slot in out.iter_mut() {
@@ -272,6 +272,23 @@ fn line<const FLOATS: usize>(s: &[u8], len: usize, out: &mut [f32; FLOATS]) -> O
         ok &= field.ok;
         i = skip_blanks(s, i + field.len as usize, len);
     }
+    Some((ok, i))
+}
+
+/// Parses a line of `N` plain decimals (a PKU-MMD frame) into `out`;
+/// `false` means: parse this line with the general parser (`out` then
+/// holds nothing of use).
+#[inline]
+pub fn floats<const N: usize>(s: &[u8], len: usize, out: &mut [f32; N]) -> bool {
+    matches!(decimals(s, len, out), Some((true, end)) if end == len)
+}
+
+/// Every float of an NTU joint line and its trailing small integer (at
+/// most 255), field after field; `None` means: parse this line with the
+/// general parser.
+#[inline]
+pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32; 11]) -> Option<u8> {
+    let (mut ok, i) = decimals(s, len, floats)?;
     let w = window(s, i)?;
     let field = Field::scan(w);
     let end = i + field.len as usize;
@@ -279,31 +296,6 @@ fn line<const FLOATS: usize>(s: &[u8], len: usize, out: &mut [f32; FLOATS]) -> O
     ok &= field.ok && field.dot == field.len && !field.negative && field.len <= 3;
     ok &= value <= 255 && end <= len;
     (ok && skip_blanks(s, end, len) == len).then_some(value as u8)
-}
-
-/// Parses a line of `N` plain decimals (a PKU-MMD frame) into `out`, as
-/// [`line`] reads floats; `false` means: parse this line with the general
-/// parser (`out` then holds nothing of use).
-#[inline]
-pub fn floats<const N: usize>(s: &[u8], len: usize, out: &mut [f32; N]) -> bool {
-    let mut ok = true;
-    let mut i = skip_blanks(s, 0, len);
-    for slot in out.iter_mut() {
-        let Some(w) = window(s, i) else {
-            return false;
-        };
-        let field = Field::scan(w);
-        *slot = field.value(w) as f32;
-        ok &= field.ok;
-        i = skip_blanks(s, i + field.len as usize, len);
-    }
-    ok && i == len
-}
-
-/// Every float of an NTU joint line and its trailing small integer; see [`line`].
-#[inline]
-pub fn floats_then_small_uint(s: &[u8], len: usize, floats: &mut [f32; 11]) -> Option<u8> {
-    line::<11>(s, len, floats)
 }
 
 /// Bytes of one line that [`joint_xyz`] classifies at once.
